@@ -1,0 +1,115 @@
+"""What a strategy asks for, and what it gets back.
+
+A strategy never builds REST parameters: it describes an ``OrderRequest``
+and hands it to ``ctx.submit``.  The gateway answers with either an
+``Accepted`` (the exchange acknowledged the order) or a ``Rejection``.
+Rejections are values, not exceptions, because a refused order is a normal
+outcome that a strategy must handle, and because they are persisted and
+counted like any other event.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from decimal import Decimal
+
+import msgspec
+
+
+class Side(str, enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(str, enum.Enum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+    STOP_LOSS = "STOP_LOSS"
+    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
+    LIMIT_MAKER = "LIMIT_MAKER"
+
+
+class TimeInForce(str, enum.Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class RejectCode(str, enum.Enum):
+    """Why the gateway (or the exchange) refused an order.
+
+    Filter codes carry the exchange's filter name so a log line maps
+    straight to ``exchangeInfo``.
+    """
+
+    UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
+    SYMBOL_NOT_TRADING = "SYMBOL_NOT_TRADING"
+    ORDER_TYPE_NOT_ALLOWED = "ORDER_TYPE_NOT_ALLOWED"
+    INVALID_PARAMETERS = "INVALID_PARAMETERS"
+    PRICE_FILTER = "PRICE_FILTER"
+    LOT_SIZE = "LOT_SIZE"
+    MIN_NOTIONAL = "MIN_NOTIONAL"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    EXCHANGE_REJECTED = "EXCHANGE_REJECTED"
+    GATEWAY_CLOSED = "GATEWAY_CLOSED"
+
+
+class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """An order as a strategy describes it.  Money fields are ``Decimal``."""
+
+    symbol: str
+    side: Side
+    type: OrderType = OrderType.LIMIT
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+    quote_order_qty: Decimal | None = None
+    stop_price: Decimal | None = None
+    iceberg_qty: Decimal | None = None
+    client_order_id: str | None = None
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    """A refused order: ``code`` for programs, ``reason`` for people.
+
+    ``detail`` names the filter, the limit and the offending value, e.g.
+    ``{"filter": "LOT_SIZE", "stepSize": "0.001", "quantity": "0.0105"}``.
+    """
+
+    code: RejectCode
+    reason: str
+    symbol: str = ""
+    client_order_id: str = ""
+    detail: dict[str, str] = {}
+
+    accepted = False
+
+    def __str__(self) -> str:
+        return f"{self.code.value}: {self.reason}"
+
+
+class Accepted(msgspec.Struct, frozen=True, kw_only=True):
+    """The exchange acknowledged the order (it may already be filled)."""
+
+    symbol: str
+    client_order_id: str
+    order_id: int
+    status: str
+
+    accepted = True
+
+
+SubmitResult = Accepted | Rejection
+
+
+def new_client_order_id(strategy: str) -> str:
+    """A unique ``newClientOrderId`` (<= 36 chars, ``^[.A-Z:/a-z0-9_-]{1,36}$``).
+
+    The strategy name prefix lets an operator see who placed an order on the
+    exchange's own UI; the random tail keeps it unique across restarts.
+    """
+    prefix = "".join(ch for ch in strategy if ch.isalnum())[:12] or "td"
+    return f"{prefix}-{secrets.token_hex(10)}"

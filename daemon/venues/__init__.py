@@ -1,0 +1,1 @@
+"""Exchange venues: each knows its wire protocol and hands typed events up."""

@@ -1,0 +1,1 @@
+"""Binance Spot: signed REST, market streams, user data (listenKey and WebSocket API)."""

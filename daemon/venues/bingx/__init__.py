@@ -1,0 +1,1 @@
+"""BingX wallet API (balances and transfers) used by the automation jobs."""
