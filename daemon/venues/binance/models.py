@@ -31,7 +31,7 @@ class _Event(msgspec.Struct, tag_field="e", frozen=True, kw_only=True):
 # --------------------------------------------------------------------- user data
 
 
-class ExecutionReport(_Event, tag="executionReport", frozen=True):
+class ExecutionReport(_Event, tag="executionReport", frozen=True, kw_only=True):
     """An order update: new, canceled, trade (fill), expired, rejected."""
 
     symbol: str = field(name="s")
@@ -64,20 +64,20 @@ class ExecutionReport(_Event, tag="executionReport", frozen=True):
     quote_order_qty: Decimal = field(name="Q", default=Decimal(0))
 
 
-class AssetBalance(msgspec.Struct, frozen=True):
+class AssetBalance(msgspec.Struct, frozen=True, kw_only=True):
     asset: str = field(name="a")
     free: Decimal = field(name="f")
     locked: Decimal = field(name="l")
 
 
-class AccountPosition(_Event, tag="outboundAccountPosition", frozen=True):
+class AccountPosition(_Event, tag="outboundAccountPosition", frozen=True, kw_only=True):
     """Authoritative free/locked of the assets an account change touched."""
 
     last_update_time: int = field(name="u")
     balances: tuple[AssetBalance, ...] = field(name="B")
 
 
-class BalanceUpdate(_Event, tag="balanceUpdate", frozen=True):
+class BalanceUpdate(_Event, tag="balanceUpdate", frozen=True, kw_only=True):
     """A delta outside trading: deposit, withdrawal, transfer, dust, savings."""
 
     asset: str = field(name="a")
@@ -85,13 +85,13 @@ class BalanceUpdate(_Event, tag="balanceUpdate", frozen=True):
     clear_time: int = field(name="T")
 
 
-class ListOrderRef(msgspec.Struct, frozen=True):
+class ListOrderRef(msgspec.Struct, frozen=True, kw_only=True):
     symbol: str = field(name="s")
     order_id: int = field(name="i")
     client_order_id: str = field(name="c")
 
 
-class ListStatus(_Event, tag="listStatus", frozen=True):
+class ListStatus(_Event, tag="listStatus", frozen=True, kw_only=True):
     """An update of an order list (OCO)."""
 
     symbol: str = field(name="s")
@@ -105,17 +105,17 @@ class ListStatus(_Event, tag="listStatus", frozen=True):
     orders: tuple[ListOrderRef, ...] = field(name="O", default=())
 
 
-class ListenKeyExpired(_Event, tag="listenKeyExpired", frozen=True):
+class ListenKeyExpired(_Event, tag="listenKeyExpired", frozen=True, kw_only=True):
     """The seed-era listenKey expired; the stream must be recreated."""
 
     listen_key: str = field(name="listenKey", default="")
 
 
-class EventStreamTerminated(_Event, tag="eventStreamTerminated", frozen=True):
+class EventStreamTerminated(_Event, tag="eventStreamTerminated", frozen=True, kw_only=True):
     """Today's WebSocket API: the user-data subscription ended; resubscribe."""
 
 
-class ExternalLockUpdate(_Event, tag="externalLockUpdate", frozen=True):
+class ExternalLockUpdate(_Event, tag="externalLockUpdate", frozen=True, kw_only=True):
     """Today's API: balance locked or unlocked by something outside spot trading."""
 
     asset: str = field(name="a")
@@ -136,7 +136,7 @@ UserEvent = Union[
 # ------------------------------------------------------------------- market data
 
 
-class Trade(_Event, tag="trade", frozen=True):
+class Trade(_Event, tag="trade", frozen=True, kw_only=True):
     symbol: str = field(name="s")
     trade_id: int = field(name="t")
     price: Decimal = field(name="p")
@@ -147,7 +147,7 @@ class Trade(_Event, tag="trade", frozen=True):
     buyer_is_maker: bool = field(name="m")
 
 
-class AggTrade(_Event, tag="aggTrade", frozen=True):
+class AggTrade(_Event, tag="aggTrade", frozen=True, kw_only=True):
     symbol: str = field(name="s")
     agg_trade_id: int = field(name="a")
     price: Decimal = field(name="p")
@@ -158,7 +158,7 @@ class AggTrade(_Event, tag="aggTrade", frozen=True):
     buyer_is_maker: bool = field(name="m")
 
 
-class KlineBar(msgspec.Struct, frozen=True):
+class KlineBar(msgspec.Struct, frozen=True, kw_only=True):
     start_time: int = field(name="t")
     close_time: int = field(name="T")
     symbol: str = field(name="s")
@@ -177,7 +177,7 @@ class KlineBar(msgspec.Struct, frozen=True):
     taker_buy_quote_volume: Decimal = field(name="Q")
 
 
-class Kline(_Event, tag="kline", frozen=True):
+class Kline(_Event, tag="kline", frozen=True, kw_only=True):
     symbol: str = field(name="s")
     bar: KlineBar = field(name="k")
 
@@ -185,7 +185,7 @@ class Kline(_Event, tag="kline", frozen=True):
 PriceLevel = tuple[Decimal, Decimal]
 
 
-class DepthUpdate(_Event, tag="depthUpdate", frozen=True):
+class DepthUpdate(_Event, tag="depthUpdate", frozen=True, kw_only=True):
     symbol: str = field(name="s")
     first_update_id: int = field(name="U")
     final_update_id: int = field(name="u")
@@ -193,7 +193,7 @@ class DepthUpdate(_Event, tag="depthUpdate", frozen=True):
     asks: tuple[PriceLevel, ...] = field(name="a")
 
 
-class BookTicker(msgspec.Struct, frozen=True):
+class BookTicker(msgspec.Struct, frozen=True, kw_only=True):
     """Best bid/ask.  No ``"e"`` on the wire; ``update_id`` shares the depth sequence."""
 
     update_id: int = field(name="u")
@@ -204,7 +204,7 @@ class BookTicker(msgspec.Struct, frozen=True):
     ask_qty: Decimal = field(name="A")
 
 
-class PartialDepth(msgspec.Struct, frozen=True):
+class PartialDepth(msgspec.Struct, frozen=True, kw_only=True):
     """``<symbol>@depth<N>`` snapshot; the symbol comes from the stream name."""
 
     last_update_id: int = field(name="lastUpdateId")
@@ -218,7 +218,7 @@ MarketEvent = Union[Trade, AggTrade, Kline, DepthUpdate]
 # ------------------------------------------------------------------ REST answers
 
 
-class SymbolInfo(msgspec.Struct, frozen=True, rename="camel"):
+class SymbolInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """One entry of ``exchangeInfo.symbols``; filters stay raw dicts keyed by filterType."""
 
     symbol: str
@@ -241,14 +241,14 @@ class SymbolInfo(msgspec.Struct, frozen=True, rename="camel"):
         return None
 
 
-class RateLimit(msgspec.Struct, frozen=True, rename="camel"):
+class RateLimit(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     rate_limit_type: str
     interval: str
     interval_num: int
     limit: int
 
 
-class ExchangeInfo(msgspec.Struct, frozen=True, rename="camel"):
+class ExchangeInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     timezone: str = "UTC"
     server_time: int = 0
     rate_limits: tuple[RateLimit, ...] = ()
@@ -268,7 +268,7 @@ class RestBalance(msgspec.Struct, frozen=True):
     locked: Decimal
 
 
-class AccountInfo(msgspec.Struct, frozen=True, rename="camel"):
+class AccountInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     maker_commission: int = 0
     taker_commission: int = 0
     can_trade: bool = True
@@ -277,7 +277,7 @@ class AccountInfo(msgspec.Struct, frozen=True, rename="camel"):
     balances: tuple[RestBalance, ...] = ()
 
 
-class RestOrder(msgspec.Struct, frozen=True, rename="camel"):
+class RestOrder(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """``GET /api/v3/order`` / ``openOrders`` / the RESULT and FULL order responses."""
 
     symbol: str
@@ -301,7 +301,7 @@ class RestOrder(msgspec.Struct, frozen=True, rename="camel"):
     orig_quote_order_qty: Decimal = Decimal(0)
 
 
-class RestTrade(msgspec.Struct, frozen=True, rename="camel"):
+class RestTrade(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """``GET /api/v3/myTrades`` entry."""
 
     symbol: str
@@ -318,7 +318,7 @@ class RestTrade(msgspec.Struct, frozen=True, rename="camel"):
     order_list_id: int = -1
 
 
-class DepthSnapshot(msgspec.Struct, frozen=True, rename="camel"):
+class DepthSnapshot(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     last_update_id: int
     bids: tuple[PriceLevel, ...]
     asks: tuple[PriceLevel, ...]
