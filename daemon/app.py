@@ -1,0 +1,201 @@
+"""The Daemon: builds every part from the config and runs them in one nursery.
+
+Start-up order matters and is the reason this module exists:
+
+1. the embedded simulator (venue ``sim`` only), so that URLs and keys exist;
+2. the store (SQLite), so that nothing received can be lost;
+3. REST: clock offset, then exchangeInfo (the gateway needs the filters);
+4. plugins and strategies, the gateway, the dispatcher (strategies get
+   ``on_start`` before any event);
+5. the user-data stream, whose every (re)connect refreshes balances and open
+   orders from REST before events flow again;
+6. the market streams the strategies subscribed to.
+
+Shutdown runs the other way: strategies get ``on_stop`` (the grid cancels
+its orders there) while the streams still deliver the resulting events, then
+everything is cancelled and the store closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from daemon.config import Config
+from daemon.context import StrategyContext
+from daemon.credentials import Credentials
+from daemon.dispatch import Dispatcher
+from daemon.errors import ConfigError
+from daemon.gateway import Gateway
+from daemon.market import MarketCache
+from daemon.plugins import load_plugins, load_strategies, make_plugin_manager
+from daemon.routing import EventRouter
+from daemon.venues.binance.rest import BinanceRest
+from daemon.venues.binance.streams import run_market_streams
+from daemon.venues.binance.userdata import run_user_stream
+from state import Store
+
+log = logging.getLogger(__name__)
+
+#: How long strategies get to cancel their orders on shutdown.
+STOP_GRACE_S = 10.0
+
+
+@dataclass
+class Endpoints:
+    """Where the venue lives; the simulator and Binance differ only here."""
+
+    rest_url: str
+    stream_url: str
+    ws_api_url: str
+    credentials: Credentials | None
+
+
+@dataclass
+class Daemon:
+    """One trading account's daemon.  ``run`` returns when it has stopped."""
+
+    config: Config
+    duration_s: float | None = None
+    endpoints: Endpoints | None = None
+    store: Store | None = None
+    strategies: dict[str, object] = field(default_factory=dict)
+    _stop: trio.Event = field(default_factory=trio.Event)
+
+    def request_stop(self) -> None:
+        """Begin an orderly shutdown (signal handler, --duration, tests)."""
+        self._stop.set()
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self.endpoints = await self._start_venue(nursery)
+            self.store = Store.open(self.config.daemon.database)
+            rest = BinanceRest(self.endpoints.rest_url, self.endpoints.credentials,
+                               recv_window_ms=self.config.venue.recv_window_ms)
+            try:
+                await self._run_trading(nursery, rest, task_status)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await rest.aclose()
+                self.store.close()
+                nursery.cancel_scope.cancel()
+
+    async def _start_venue(self, nursery: trio.Nursery) -> Endpoints:
+        venue = self.config.venue
+        if venue.kind != "sim":
+            return Endpoints(venue.rest_url, venue.stream_url, venue.ws_api_url, venue.credentials())
+        from sim import run_simulator  # imported lazily: only the sim venue needs it
+
+        handle = await nursery.start(run_simulator, self.config.sim.to_sim_config())
+        log.info("sim.started rest=%s stream=%s", handle.rest_url, handle.stream_url)
+        return Endpoints(handle.rest_url, handle.stream_url, handle.ws_api_url,
+                         Credentials(handle.api_key, handle.api_secret))
+
+    async def _run_trading(self, nursery: trio.Nursery, rest: BinanceRest, task_status) -> None:
+        store = self.store
+        await rest.sync_clock()
+        exchange_info = await rest.exchange_info()
+        market = MarketCache()
+
+        pm = make_plugin_manager()
+        load_plugins(pm, self.config.daemon.plugins)
+        self.strategies = load_strategies(pm, self.config)
+        _check_symbols(self.strategies, exchange_info)
+
+        gateway = Gateway(rest, store, exchange_info, balances=store.balances,
+                          reference_price=market.last_price)
+        contexts: dict[str, StrategyContext] = {}
+        dispatcher = Dispatcher(pm, contexts)
+        for name, strategy in self.strategies.items():
+            contexts[f"strategy:{name}"] = StrategyContext(
+                name, gateway=gateway, store=store, market=market,
+                params=strategy.params, dispatcher=dispatcher)
+        router = EventRouter(store, market, dispatcher)
+
+        async with trio.open_nursery() as trading:
+            user_send, user_recv = trio.open_memory_channel(math.inf)
+            market_send, market_recv = trio.open_memory_channel(4096)
+            trading.start_soon(router.consume_user, user_recv)
+            trading.start_soon(router.consume_market, market_recv)
+
+            async def refresh_from_rest() -> None:
+                await _refresh_account(rest, store)
+
+            await trading.start(run_user_stream, rest, self.endpoints.stream_url, user_send,
+                                refresh_from_rest)
+            await trading.start(dispatcher.run)
+            streams = _subscriptions(self.strategies)
+            if streams:
+                await trading.start(run_market_streams, self.endpoints.stream_url, streams, market_send)
+            log.info("daemon.ready strategies=%s streams=%d", ",".join(self.strategies) or "-", len(streams))
+            task_status.started(self)
+
+            await self._wait_for_stop()
+            log.info("daemon.stopping")
+            with trio.move_on_after(STOP_GRACE_S) as grace:
+                grace.shield = True
+                await dispatcher.stop()
+                await trio.sleep(0.5)  # let the cancels' executionReports land in the store
+            trading.cancel_scope.cancel()
+        log.info("daemon.stopped %s", router.summary())
+
+    async def _wait_for_stop(self) -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as waiter:
+                async def on_signal() -> None:
+                    async for signum in signals:
+                        log.info("daemon.signal %s", signal.Signals(signum).name)
+                        self.request_stop()
+                        return
+
+                waiter.start_soon(on_signal)
+                if self.duration_s is not None:
+                    with trio.move_on_after(self.duration_s):
+                        await self._stop.wait()
+                else:
+                    await self._stop.wait()
+                waiter.cancel_scope.cancel()
+
+
+async def _refresh_account(rest: BinanceRest, store: Store) -> None:
+    """After every user-stream (re)connect: REST balances and open orders into the store.
+
+    Events may have been missed while the stream was down; the REST snapshot
+    is authoritative for what it covers.
+    """
+    account = await rest.account()
+    store.replace_balances(account.balances, account.update_time, source="reconcile")
+    open_orders = await rest.open_orders()
+    open_ids = {(o.symbol, o.order_id) for o in open_orders}
+    for order in open_orders:
+        store.upsert_rest_order(order, source="reconcile")
+    for stale in store.orders(open_only=True):
+        if (stale.symbol, stale.order_id) not in open_ids:
+            store.upsert_rest_order(await rest.get_order(stale.symbol, order_id=stale.order_id),
+                                    source="reconcile")
+    log.info("reconcile.done balances=%d open_orders=%d", len(account.balances), len(open_orders))
+
+
+def _subscriptions(strategies: dict[str, object]) -> list[str]:
+    wanted: dict[str, None] = {}
+    for strategy in strategies.values():
+        for stream in getattr(strategy, "subscriptions", lambda: [])():
+            wanted[stream] = None
+    return list(wanted)
+
+
+def _check_symbols(strategies: dict[str, object], exchange_info) -> None:
+    for name, strategy in strategies.items():
+        symbol = getattr(getattr(strategy, "params", None), "symbol", None)
+        if symbol and exchange_info.symbol(symbol.upper()) is None:
+            raise ConfigError(f"symbol {symbol} is not listed by the exchange",
+                              path=f"strategies.{name}.symbol")
+
+
+def database_path(config: Config) -> Path:
+    return Path(config.daemon.database)

@@ -1,0 +1,85 @@
+"""Turns decoded venue events into state changes and strategy hook calls.
+
+User-data events go to the store first (one transaction each, idempotent)
+and only then to strategies, so a strategy never sees an order state the
+database does not have.  Order and fill events are routed to the strategy
+that owns the order; account events are broadcast.  Market events update
+the shared ``MarketCache`` and are broadcast.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import trio
+
+from daemon.venues.binance import models
+
+log = logging.getLogger(__name__)
+
+_MARKET_HOOKS = {
+    models.Trade: ("on_trade", "trade"),
+    models.AggTrade: ("on_agg_trade", "trade"),
+    models.BookTicker: ("on_book_ticker", "ticker"),
+    models.Kline: ("on_kline", "kline"),
+    models.DepthUpdate: ("on_depth", "depth"),
+    models.PartialDepth: ("on_depth", "depth"),
+}
+
+
+class EventRouter:
+    """Applies user events to the store and fans events out to the dispatcher."""
+
+    def __init__(self, store, market, dispatcher) -> None:
+        self.store = store
+        self.market = market
+        self.dispatcher = dispatcher
+        self.counts: Counter[str] = Counter()
+
+    async def consume_user(self, receive: trio.MemoryReceiveChannel) -> None:
+        async with receive:
+            async for event, raw in receive:
+                self.apply_user_event(event, raw)
+
+    async def consume_market(self, receive: trio.MemoryReceiveChannel) -> None:
+        async with receive:
+            async for event in receive:
+                self.market.update(event)
+                hook = _MARKET_HOOKS.get(type(event))
+                if hook is not None:
+                    self.dispatcher.publish(hook[0], **{hook[1]: event})
+                self.counts["market"] += 1
+
+    def apply_user_event(self, event, raw: bytes | None = None) -> None:
+        """Store first, then strategies.  Duplicates stop at the store."""
+        kind = type(event).__name__
+        self.counts[kind] += 1
+        if isinstance(event, models.ExecutionReport):
+            applied = self.store.apply_execution_report(event, raw)
+            if applied.duplicate:
+                self.counts["duplicate"] += 1
+                return
+            owner = applied.order.strategy if applied.order is not None else None
+            if owner is None:
+                log.info("order.external symbol=%s order_id=%s status=%s",
+                         event.symbol, event.order_id, event.status)
+                return
+            target = f"strategy:{owner}"
+            self.dispatcher.publish_to(target, "on_execution_report", report=event)
+            self.dispatcher.publish_to(target, "on_order_update", order=applied.order)
+            if applied.fill is not None:
+                self.dispatcher.publish_to(target, "on_fill", fill=applied.fill)
+        elif isinstance(event, models.AccountPosition):
+            if not self.store.apply_account_position(event, raw).duplicate:
+                self.dispatcher.publish("on_account_position", position=event)
+        elif isinstance(event, models.BalanceUpdate):
+            if not self.store.apply_balance_update(event, raw).duplicate:
+                self.dispatcher.publish("on_balance_update", update=event)
+        elif isinstance(event, models.ListStatus):
+            self.dispatcher.publish("on_list_status", status=event)
+        else:
+            log.info("userdata.unhandled kind=%s", kind)
+
+    def summary(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
