@@ -52,8 +52,12 @@ class RejectCode(str, enum.Enum):
     PRICE_FILTER = "PRICE_FILTER"
     LOT_SIZE = "LOT_SIZE"
     MIN_NOTIONAL = "MIN_NOTIONAL"
+    NOTIONAL = "NOTIONAL"  # today's min/max notional filter (replaces MIN_NOTIONAL)
     INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
     EXCHANGE_REJECTED = "EXCHANGE_REJECTED"
+    # The order call failed in a way that leaves its fate open and querying the
+    # exchange did not settle it: the intent stays journalled for reconciliation.
+    OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
     GATEWAY_CLOSED = "GATEWAY_CLOSED"
 
 
