@@ -19,8 +19,12 @@ so that callers never need to know which library sits underneath.
         ├── RequestRejected         -1xxx request problems (never retry as is)
         │   ├── InvalidSignature    -1022
         │   ├── InvalidTimestamp    -1021 (retryable after a clock resync)
+        │   ├── Unauthorized        -1002 / -2014 / -2015: key, IP or permission refused
+        │   ├── InvalidListenKey    -1125 / -3038: recreate the listenKey
         │   └── UnknownOrder        -2011 / -2013
         ├── OrderRejected           -2010 / -1013 matching-engine or filter refusal
+        ├── OperationRefused        -3xxx..-13xxx wallet/savings/margin refusals (SAPI)
+        │   └── InsufficientBalance not enough of the asset for the operation
         ├── RateLimited             429 (retryable after Retry-After)
         │   └── IpBanned            418
         ├── ExchangeUnavailable     5xx on a non-order call (retryable)
@@ -142,3 +146,26 @@ class OutcomeUnknown(ExchangeError):
     Never treat as failed: the order may exist.  Resolve by querying it by
     ``origClientOrderId`` before sending anything else for the same intent.
     """
+
+
+# --- additions for the Binance error-code map (daemon/venues/binance/error_codes.py)
+
+
+class Unauthorized(RequestRejected):
+    """The API key, its IP whitelist or its permissions refuse this request.
+
+    Never retryable: an operator must fix the key or its settings.
+    """
+
+
+class InvalidListenKey(RequestRejected):
+    """-1125 / -3038: the listenKey does not exist (expired or closed); create a new one."""
+
+
+class OperationRefused(ExchangeError):
+    """A well-formed wallet, savings, margin or transfer request the exchange refused
+    because of the account's or the product's state (SAPI codes -3xxx to -13xxx)."""
+
+
+class InsufficientBalance(OperationRefused):
+    """The account does not hold enough of the asset for the requested operation."""
