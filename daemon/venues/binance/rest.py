@@ -1,0 +1,308 @@
+"""Binance Spot REST client: signed requests, typed answers, errors by class.
+
+One ``httpx.AsyncClient`` per ``BinanceRest`` (it runs on trio through anyio) with
+keep-alive connections: a fresh TLS handshake per order would cost more than the
+order itself.  Every answer is decoded with msgspec into the Structs of
+``models.py``; every failure leaves as a ``daemon.errors`` class:
+
+* exchange answers -> ``error_codes.error_from_response`` (429/418/5xx/codes);
+* network failures -> ``TransportError``, except on an *order call* (placement,
+  cancel) once the request may have left: then ``OutcomeUnknown``, because the
+  exchange may have acted on it.  A failure to *connect* never reached the
+  exchange, so it stays a ``TransportError`` even for orders;
+* -1021 (timestamp outside recvWindow) -> one clock resync and one re-signed retry:
+  the exchange refused the request before looking at it, so resending is safe.
+
+The last used-weight and order-count headers are kept on the instance
+(``used_weight``, ``order_count``) for the rate governor to read.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+
+from daemon.credentials import Credentials
+from daemon.errors import (
+    ConfigError,
+    DecodeError,
+    InvalidTimestamp,
+    OutcomeUnknown,
+    TradingdError,
+    TransportError,
+)
+from daemon.venues.binance.clock import OffsetSample, ServerClock
+from daemon.venues.binance.error_codes import error_from_response
+from daemon.venues.binance.models import (
+    AccountInfo,
+    DepthSnapshot,
+    ExchangeInfo,
+    RestOrder,
+    RestTrade,
+    decode_rest,
+)
+from daemon.venues.binance.signing import Params, encode_params, signed_query
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: ``code`` of an ``OutcomeUnknown`` raised for a network failure (no exchange code).
+TRANSPORT_FAILURE_CODE = 0
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Security(enum.Enum):
+    """The seed's endpoint security types, reduced to what the client must do."""
+
+    NONE = "none"          # public market data
+    API_KEY = "api_key"    # USER_STREAM / MARKET_DATA: X-MBX-APIKEY header only
+    SIGNED = "signed"      # TRADE / USER_DATA: header + timestamp + recvWindow + signature
+
+
+class _ServerTime(msgspec.Struct):
+    serverTime: int
+
+
+class _ListenKey(msgspec.Struct):
+    listenKey: str
+
+
+class _Empty(msgspec.Struct):
+    """``{}`` answers (ping, listenKey keepalive/close)."""
+
+
+class BinanceRest:
+    """Async client for ``/api/v3``; see docs/internals.md for the contract."""
+
+    def __init__(self, base_url: str, credentials: Credentials | None,
+                 recv_window_ms: int = 5000, timeout_s: float = 10.0, *,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 clock: ServerClock | None = None, max_connections: int = 8) -> None:
+        if not 0 < recv_window_ms <= 60_000:
+            raise ConfigError(f"recvWindow must be in (0, 60000] ms, got {recv_window_ms}")
+        self.base_url = base_url.rstrip("/")
+        self.recv_window_ms = recv_window_ms
+        self.clock = clock if clock is not None else ServerClock()
+        #: Last seen ``X-MBX-USED-WEIGHT-<interval>`` values, e.g. ``{"1M": 57}``.
+        self.used_weight: dict[str, int] = {}
+        #: Last seen ``X-MBX-ORDER-COUNT-<interval>`` values, e.g. ``{"10S": 1, "1D": 12}``.
+        self.order_count: dict[str, int] = {}
+        self._credentials = credentials
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections,
+                                keepalive_expiry=60.0),
+            headers={"User-Agent": "tradingd"},
+        )
+
+    @property
+    def used_weight_1m(self) -> int | None:
+        """The IP's request weight used in the current minute, as last reported."""
+        return self.used_weight.get("1M")
+
+    async def __aenter__(self) -> BinanceRest:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # ------------------------------------------------------------ general
+
+    async def ping(self) -> None:
+        await self._request("GET", "/api/v3/ping", _Empty)
+
+    async def server_time(self) -> int:
+        return (await self._request("GET", "/api/v3/time", _ServerTime)).serverTime
+
+    async def sync_clock(self, samples: int = 3) -> int:
+        """Measure the server-time offset, adopt the tightest sample, return it (ms)."""
+        taken = []
+        for _ in range(max(1, samples)):
+            sent = self.clock.local_ms()
+            server = await self.server_time()
+            taken.append(OffsetSample(sent, server, self.clock.local_ms()))
+        self.clock.apply(ServerClock.best_of(taken))
+        return self.clock.offset_ms
+
+    async def exchange_info(self, symbols: list[str] | None = None) -> ExchangeInfo:
+        params: dict[str, str] = {}
+        if symbols and len(symbols) == 1:
+            params["symbol"] = symbols[0]
+        elif symbols:
+            params["symbols"] = json.dumps(list(symbols), separators=(",", ":"))
+        return await self._request("GET", "/api/v3/exchangeInfo", ExchangeInfo, params=params)
+
+    async def depth(self, symbol: str, limit: int = 100) -> DepthSnapshot:
+        return await self._request("GET", "/api/v3/depth", DepthSnapshot,
+                                   params={"symbol": symbol, "limit": limit})
+
+    # ------------------------------------------------------------ account and orders
+
+    async def account(self) -> AccountInfo:
+        return await self._request("GET", "/api/v3/account", AccountInfo,
+                                   security=Security.SIGNED)
+
+    async def new_order(self, params: dict[str, str]) -> RestOrder:
+        """Place an order; ``params`` are the wire parameters in the caller's order.
+
+        ``newOrderRespType`` defaults to ``RESULT`` (final status and executed
+        quantity without the fills list, which the user stream delivers anyway).
+        """
+        wire = dict(params)
+        wire.setdefault("newOrderRespType", "RESULT")
+        return await self._request("POST", "/api/v3/order", RestOrder, params=wire,
+                                   security=Security.SIGNED, order_call=True)
+
+    async def cancel_order(self, symbol: str, *, order_id: int | None = None,
+                           orig_client_order_id: str | None = None) -> RestOrder:
+        params = _order_ref(symbol, order_id, orig_client_order_id)
+        return await self._request("DELETE", "/api/v3/order", RestOrder, params=params,
+                                   security=Security.SIGNED, order_call=True)
+
+    async def get_order(self, symbol: str, *, order_id: int | None = None,
+                        orig_client_order_id: str | None = None) -> RestOrder:
+        params = _order_ref(symbol, order_id, orig_client_order_id)
+        return await self._request("GET", "/api/v3/order", RestOrder, params=params,
+                                   security=Security.SIGNED)
+
+    async def open_orders(self, symbol: str | None = None) -> list[RestOrder]:
+        return await self._request("GET", "/api/v3/openOrders", list[RestOrder],
+                                   params={"symbol": symbol}, security=Security.SIGNED)
+
+    async def my_trades(self, symbol: str, *, from_id: int | None = None,
+                        limit: int = 500) -> list[RestTrade]:
+        params = {"symbol": symbol, "fromId": from_id, "limit": limit}
+        return await self._request("GET", "/api/v3/myTrades", list[RestTrade],
+                                   params=params, security=Security.SIGNED)
+
+    # ------------------------------------------------------------ listenKey (seed era)
+
+    async def create_listen_key(self) -> str:
+        """POST userDataStream: a new key, or the active one with its validity extended."""
+        answer = await self._request("POST", "/api/v3/userDataStream", _ListenKey,
+                                     security=Security.API_KEY)
+        return answer.listenKey
+
+    async def keepalive_listen_key(self, key: str) -> None:
+        await self._request("PUT", "/api/v3/userDataStream", _Empty,
+                            params={"listenKey": key}, security=Security.API_KEY)
+
+    async def close_listen_key(self, key: str) -> None:
+        await self._request("DELETE", "/api/v3/userDataStream", _Empty,
+                            params={"listenKey": key}, security=Security.API_KEY)
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _request(self, method: str, path: str, type_: type[T] | Any, *,
+                       params: Params | None = None, security: Security = Security.NONE,
+                       order_call: bool = False) -> T:
+        """Send one request (and at most one -1021 retry); return the decoded body."""
+        try:
+            return await self._send(method, path, type_, params, security, order_call)
+        except InvalidTimestamp as exc:
+            if security is not Security.SIGNED:
+                raise
+            log.warning("rest.timestamp_rejected path=%s offset_ms=%d action=resync",
+                        path, self.clock.offset_ms)
+            try:
+                await self.sync_clock()
+            except TradingdError as sync_exc:
+                raise exc from sync_exc
+        return await self._send(method, path, type_, params, security, order_call)
+
+    async def _send(self, method: str, path: str, type_: Any, params: Params | None,
+                    security: Security, order_call: bool) -> Any:
+        query = self._query(params or {}, security)
+        target = f"{path}?{query}" if query else path
+        headers = self._headers(security)
+        started = time.perf_counter()
+        try:
+            response = await self._client.request(method, target, headers=headers)
+        except httpx.RequestError as exc:
+            raise self._transport_error(method, path, exc, order_call) from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._record_limits(response.headers)
+        status = response.status_code
+        if 200 <= status < 300:
+            log.debug("rest.ok method=%s path=%s status=%d ms=%.1f weight_1m=%s",
+                      method, path, status, elapsed_ms, self.used_weight.get("1M"))
+            return self._decode(response.content, type_, path, order_call)
+        error = error_from_response(status, response.content, response.headers,
+                                    order_call=order_call, now_ms=self.clock.now_ms())
+        log.warning("rest.error method=%s path=%s status=%d code=%d class=%s msg=%r ms=%.1f",
+                    method, path, status, error.code, type(error).__name__,
+                    error.exchange_message, elapsed_ms)
+        raise error
+
+    def _query(self, params: Params, security: Security) -> str:
+        if security is not Security.SIGNED:
+            return encode_params(params)
+        return signed_query(self._require_credentials().api_secret, params,
+                            timestamp_ms=self.clock.now_ms(),
+                            recv_window_ms=self.recv_window_ms)
+
+    def _headers(self, security: Security) -> dict[str, str] | None:
+        if security is Security.NONE:
+            return None
+        return {"X-MBX-APIKEY": self._require_credentials().api_key}
+
+    def _require_credentials(self) -> Credentials:
+        if self._credentials is None:
+            raise ConfigError("this Binance endpoint needs API credentials; none are configured")
+        return self._credentials
+
+    def _decode(self, body: bytes, type_: Any, path: str, order_call: bool) -> Any:
+        try:
+            return decode_rest(body, type_)
+        except DecodeError as exc:
+            if order_call:
+                # The exchange accepted the call (2xx) but we cannot read what it did.
+                raise OutcomeUnknown(TRANSPORT_FAILURE_CODE,
+                                     f"undecodable 2xx answer from {path}: {exc}") from exc
+            raise
+
+    def _transport_error(self, method: str, path: str, exc: httpx.RequestError,
+                         order_call: bool) -> TradingdError:
+        what = f"{method} {path}: {type(exc).__name__}: {exc}"
+        log.warning("rest.transport_error method=%s path=%s error=%s order_call=%s",
+                    method, path, type(exc).__name__, order_call)
+        if order_call and not isinstance(exc, _NOT_SENT):
+            return OutcomeUnknown(TRANSPORT_FAILURE_CODE, what)
+        return TransportError(what)
+
+    def _record_limits(self, headers: httpx.Headers) -> None:
+        for name, value in headers.items():
+            lower = name.lower()
+            if lower.startswith("x-mbx-used-weight-"):
+                target, interval = self.used_weight, lower[len("x-mbx-used-weight-"):]
+            elif lower.startswith("x-mbx-order-count-"):
+                target, interval = self.order_count, lower[len("x-mbx-order-count-"):]
+            else:
+                continue
+            try:
+                target[interval.upper()] = int(value)
+            except ValueError:
+                log.debug("rest.bad_limit_header name=%s", name)
+
+
+def _order_ref(symbol: str, order_id: int | None,
+               orig_client_order_id: str | None) -> dict[str, str | int | None]:
+    """Parameters naming one order; the exchange needs at least one of the two ids."""
+    if order_id is None and not orig_client_order_id:
+        raise ValueError("either order_id or orig_client_order_id is required")
+    return {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
