@@ -213,7 +213,45 @@ class PartialDepth(msgspec.Struct, frozen=True, kw_only=True):
     symbol: str = ""
 
 
-MarketEvent = Union[Trade, AggTrade, Kline, DepthUpdate]
+class MiniTicker(_Event, tag="24hrMiniTicker", frozen=True, kw_only=True):
+    """``<symbol>@miniTicker`` (and items of ``!miniTicker@arr``): rolling 24 h figures."""
+
+    symbol: str = field(name="s")
+    close: Decimal = field(name="c")
+    open: Decimal = field(name="o")
+    high: Decimal = field(name="h")
+    low: Decimal = field(name="l")
+    volume: Decimal = field(name="v")
+    quote_volume: Decimal = field(name="q")
+
+
+class Ticker(_Event, tag="24hrTicker", frozen=True, kw_only=True):
+    """``<symbol>@ticker`` (and items of ``!ticker@arr``): rolling 24 h statistics."""
+
+    symbol: str = field(name="s")
+    price_change: Decimal = field(name="p")
+    price_change_percent: Decimal = field(name="P")
+    weighted_avg_price: Decimal = field(name="w")
+    prev_close: Decimal = field(name="x", default=Decimal(0))
+    last_price: Decimal = field(name="c")
+    last_qty: Decimal = field(name="Q")
+    bid_price: Decimal = field(name="b")
+    bid_qty: Decimal = field(name="B")
+    ask_price: Decimal = field(name="a")
+    ask_qty: Decimal = field(name="A")
+    open: Decimal = field(name="o")
+    high: Decimal = field(name="h")
+    low: Decimal = field(name="l")
+    volume: Decimal = field(name="v")
+    quote_volume: Decimal = field(name="q")
+    open_time: int = field(name="O")
+    close_time: int = field(name="C")
+    first_trade_id: int = field(name="F")
+    last_trade_id: int = field(name="L")
+    trades: int = field(name="n")
+
+
+MarketEvent = Union[Trade, AggTrade, Kline, DepthUpdate, MiniTicker, Ticker]
 
 # ------------------------------------------------------------------ REST answers
 
@@ -330,6 +368,7 @@ _user_decoder = msgspec.json.Decoder(UserEvent)
 _market_decoder = msgspec.json.Decoder(MarketEvent)
 _book_ticker_decoder = msgspec.json.Decoder(BookTicker)
 _partial_depth_decoder = msgspec.json.Decoder(PartialDepth)
+_ticker_array_decoder = msgspec.json.Decoder(tuple[Union[MiniTicker, Ticker], ...])
 
 
 class _Envelope(msgspec.Struct):
@@ -360,12 +399,19 @@ def decode_user_event(raw: bytes | str) -> UserEvent:
         raise DecodeError(f"user-data payload: {exc}") from exc
 
 
-def decode_market(stream: str, raw: bytes | str) -> MarketEvent | BookTicker | PartialDepth:
-    """Decode a market payload that arrived on ``stream`` (``btcusdt@bookTicker`` ...)."""
+def decode_market(stream: str, raw: bytes | str
+                  ) -> MarketEvent | BookTicker | PartialDepth | tuple[MiniTicker | Ticker, ...]:
+    """Decode a market payload that arrived on ``stream`` (``btcusdt@bookTicker`` ...).
+
+    The all-market ticker streams (``!miniTicker@arr``, ``!ticker@arr``) carry a JSON
+    array and decode to a tuple of tickers.
+    """
     try:
         kind = stream.split("@", 1)[1] if "@" in stream else ""
         if kind == "bookTicker" or stream == "!bookTicker":
             return _book_ticker_decoder.decode(raw)
+        if stream in ("!miniTicker@arr", "!ticker@arr"):
+            return _ticker_array_decoder.decode(raw)
         if kind.startswith("depth") and kind[5:6].isdigit():
             depth = _partial_depth_decoder.decode(raw)
             return msgspec.structs.replace(depth, symbol=stream.split("@", 1)[0].upper())
@@ -374,7 +420,9 @@ def decode_market(stream: str, raw: bytes | str) -> MarketEvent | BookTicker | P
         raise DecodeError(f"{stream} payload: {exc}") from exc
 
 
-def decode_combined(raw: bytes | str) -> tuple[str, MarketEvent | BookTicker | PartialDepth]:
+def decode_combined(raw: bytes | str
+                    ) -> tuple[str, MarketEvent | BookTicker | PartialDepth
+                               | tuple[MiniTicker | Ticker, ...]]:
     """Decode a ``/stream?streams=`` envelope into (stream name, event)."""
     try:
         envelope = _envelope_decoder.decode(raw)
