@@ -390,11 +390,20 @@ _wsapi_decoder = msgspec.json.Decoder(_WsApiEvent)
 
 
 def decode_user_event(raw: bytes | str) -> UserEvent:
-    """Decode one user-data payload (raw, or wrapped by the WebSocket API)."""
+    """Decode one user-data payload (raw, or wrapped by the WebSocket API).
+
+    The wrapper is ``{"subscriptionId": N, "event": {...}}`` today and was
+    ``{"event": {...}}`` (no subscriptionId) before multiple subscriptions existed,
+    so the ``"event"`` key is what marks it.
+    """
+    data = raw.encode() if isinstance(raw, str) else raw
     try:
-        if b'"subscriptionId"' in (raw.encode() if isinstance(raw, str) else raw):
-            raw = _wsapi_decoder.decode(raw).event
-        return _user_decoder.decode(raw)
+        if b'"event"' in data:
+            try:
+                data = _wsapi_decoder.decode(data).event
+            except msgspec.DecodeError:
+                pass  # "event" was a value inside a raw payload, not the wrapper key
+        return _user_decoder.decode(data)
     except msgspec.DecodeError as exc:  # ValidationError is a subclass
         raise DecodeError(f"user-data payload: {exc}") from exc
 
