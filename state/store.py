@@ -41,7 +41,7 @@ from state import fills as fill_rows
 from state import intents as intent_rows
 from state import journal as journal_rows
 from state import orders as order_rows
-from state.codec import now_ms
+from state.codec import now_ms, without_secrets
 from state.fills import FillRecord
 from state.intents import IntentRecord
 from state.migrations import check_sqlite_file, migrate
@@ -220,6 +220,7 @@ class Store:
     def record_intent(self, client_order_id: str, strategy: str, symbol: str,
                       request: dict[str, str]) -> None:
         """Write-ahead: commit the intent before the request leaves (secrets stripped)."""
+        request = without_secrets(request)
         with self._transaction() as conn:
             now = self._clock()
             if intent_rows.record(conn, client_order_id=client_order_id, strategy=strategy,
