@@ -194,3 +194,9 @@ def query(conn: sqlite3.Connection, *, symbol: str | None = None, open_only: boo
     rows = conn.execute(f"SELECT * FROM ({inner}) ORDER BY created_time, order_id",
                         params).fetchall()
     return [_record(row) for row in rows]
+
+
+def count_open(conn: sqlite3.Connection) -> int:
+    terminal = sorted(TERMINAL_STATUSES)
+    sql = f"SELECT count(*) FROM orders WHERE status NOT IN ({', '.join('?' for _ in terminal)})"
+    return conn.execute(sql, terminal).fetchone()[0]

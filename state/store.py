@@ -363,7 +363,7 @@ class Store:
         with self._reading() as conn:
             result = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                       for table in TABLES}
-            result["open_orders"] = len(order_rows.query(conn, open_only=True))
+            result["open_orders"] = order_rows.count_open(conn)
             result["unresolved_intents"] = conn.execute(
                 "SELECT count(*) FROM intents WHERE state IN (?, ?)",
                 (intent_rows.PENDING, intent_rows.UNKNOWN)).fetchone()[0]
