@@ -6,6 +6,7 @@ baffling ways.  This test makes that a clear failure instead.
 """
 
 import importlib
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,5 +21,10 @@ def test_package_resolves_to_this_repository(name):
 
 
 def test_python_daemon_is_not_a_dependency():
-    text = (REPO / "pyproject.toml").read_text()
-    assert "python-daemon" not in text
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        declared.extend(extra)
+    names = {dep.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower()
+             for dep in declared}
+    assert "python-daemon" not in names
