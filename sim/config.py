@@ -1,0 +1,112 @@
+"""Configuration of the exchange simulator.
+
+Why a plain dataclass: the daemon's ``[sim]`` config table and the ``tradingd sim``
+command both build one, and tests build them inline; nothing here does I/O.
+Decimals arrive as strings (like every amount in the project's configs) and are
+checked here, so a typo fails at start-up rather than on the first order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+import string
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+DEFAULT_BALANCES: dict[str, str] = {"USDT": "10000", "BTC": "0.5", "ETH": "5", "BNB": "10"}
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+# What the simulator accepts as an API key or secret (Binance's are 64 of these).
+API_KEY_RE = re.compile(r"^[A-Za-z0-9]{1,128}$")
+
+
+def credentials_from_seed(seed: int) -> tuple[str, str]:
+    """A deterministic (api_key, api_secret) pair, 64 alphanumerics each like Binance's.
+
+    Deterministic so that a simulator restarted with the same seed accepts the
+    daemon's already configured credentials; not secret, the simulator holds no money.
+    """
+    rng = random.Random(f"tradingd-sim-credentials:{seed}")
+    key = "".join(rng.choice(_KEY_ALPHABET) for _ in range(64))
+    secret = "".join(rng.choice(_KEY_ALPHABET) for _ in range(64))
+    return key, secret
+
+
+@dataclass
+class SimConfig:
+    """Everything that shapes one simulator instance.
+
+    ``port=0`` asks the OS for a free port (the real one is reported in the
+    ``SimHandle``).  ``time_factor`` speeds up the exchange's slow clocks only
+    (listenKey expiry); server time stays wall-clock time because signed requests
+    are checked against it.  The market knobs: participants act every
+    ``participant_interval_ms``; each action moves the mid price by a normal step
+    of ``volatility_bps`` basis points (standard deviation), re-quotes
+    ``book_levels`` levels per side and, with probability ``taker_probability``,
+    sends one marketable order that trades against the book (user orders included).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 7
+    time_factor: float = 1.0
+    balances: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BALANCES))
+    api_key: str | None = None
+    api_secret: str | None = None
+    participant_interval_ms: int = 250
+    volatility_bps: float = 1.0
+    book_levels: int = 10
+    taker_probability: float = 0.6
+    maker_commission: str = "0.001"
+    taker_commission: str = "0.001"
+    graceful_timeout_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        try:
+            if not ipaddress.ip_address(self.host).is_loopback:
+                raise ValueError(f"sim host must be a loopback address, got {self.host!r}")
+        except ValueError as exc:
+            if "loopback" in str(exc):
+                raise
+            raise ValueError(f"sim host must be a loopback IP address, got {self.host!r}") from exc
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"sim port out of range: {self.port}")
+        if self.time_factor <= 0:
+            raise ValueError(f"sim time_factor must be > 0, got {self.time_factor}")
+        if self.participant_interval_ms <= 0:
+            raise ValueError("sim participant_interval_ms must be > 0")
+        if self.volatility_bps < 0:
+            raise ValueError("sim volatility_bps must be >= 0")
+        if self.book_levels < 1:
+            raise ValueError("sim book_levels must be >= 1")
+        if not 0 <= self.taker_probability <= 1:
+            raise ValueError("sim taker_probability must be within [0, 1]")
+        for asset, amount in self.balances.items():
+            if _decimal(f"balances.{asset}", amount) < 0:
+                raise ValueError(f"sim balances.{asset} must be >= 0")
+        for name in ("maker_commission", "taker_commission"):
+            rate = _decimal(name, getattr(self, name))
+            if not 0 <= rate < 1:
+                raise ValueError(f"sim {name} must be within [0, 1)")
+        if (self.api_key is None) != (self.api_secret is None):
+            raise ValueError("sim api_key and api_secret must be given together")
+        if self.api_key is None:
+            self.api_key, self.api_secret = credentials_from_seed(self.seed)
+        assert self.api_secret is not None
+        if not API_KEY_RE.match(self.api_key) or not API_KEY_RE.match(self.api_secret):
+            raise ValueError("sim api_key and api_secret must be 1-128 letters and digits")
+
+    def decimal_balances(self) -> dict[str, Decimal]:
+        return {asset: Decimal(amount) for asset, amount in self.balances.items()}
+
+
+def _decimal(name: str, value: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"sim {name} is not a decimal: {value!r}") from exc
+    if not number.is_finite():
+        raise ValueError(f"sim {name} is not finite: {value!r}")
+    return number
