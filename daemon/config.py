@@ -99,18 +99,22 @@ class SimSection:
     port: int = 0
     seed: int = 7
     time_factor: float = 1.0
-    participant_interval_ms: int = 200
-    volatility_bps: Decimal = Decimal("2")
+    participant_interval_ms: int = 250
+    volatility_bps: Decimal = Decimal("1")
     balances: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_SIM_BALANCES)))
 
     def to_sim_config(self):
-        """The embedded simulator's own config (``sim.SimConfig``); imported lazily."""
+        """The embedded simulator's own config (``sim.SimConfig``); imported lazily.
+
+        The simulator takes float volatility and string balances; the seed-derived
+        API credentials are its own business (``SimHandle.api_key``).
+        """
         from sim import SimConfig
 
         return SimConfig(host=self.host, port=self.port, seed=self.seed,
                          time_factor=self.time_factor,
                          participant_interval_ms=self.participant_interval_ms,
-                         volatility_bps=self.volatility_bps,
+                         volatility_bps=float(self.volatility_bps),
                          balances={asset: format(amount, "f") for asset, amount in self.balances.items()})
 
 
@@ -211,7 +215,7 @@ def _parse_sim(table: _Table) -> SimSection:
     defaults = SimSection()
     host = table.string("host", defaults.host)
     if not _is_loopback(host):
-        raise ConfigError("the simulator listens on loopback only (127.0.0.1, ::1 or localhost)",
+        raise ConfigError("the simulator listens on a loopback IP address only (e.g. 127.0.0.1 or ::1)",
                           path=table.path_of("host"))
     port = table.integer("port", defaults.port)
     if not 0 <= port <= 65535:
@@ -262,8 +266,7 @@ def _parse_strategies(table: _Table) -> Mapping[str, StrategySection]:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+    """An IP literal only: a name such as "localhost" may resolve to a routable address."""
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -118,13 +118,13 @@ def test_unknown_key_message():
     assert str(error_of({"daemon": {"lgo_level": "INFO"}})) == "daemon.lgo_level: unknown key"
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "example.com", "::"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "example.com", "::", "localhost"])
 def test_sim_refuses_non_loopback_hosts(host):
     error = error_of({"sim": {"host": host}})
     assert error.path == "sim.host" and "loopback" in str(error)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1"])
 def test_sim_accepts_loopback_hosts(host):
     assert parse({"sim": {"host": host}}).sim.host == host
 
@@ -212,3 +212,18 @@ def test_load_config_resolves_database_against_file_directory(tmp_path):
     path = tmp_path / "etc" / "td.toml"
     path.write_text('[daemon]\ndatabase = "state/db.sqlite"\n')
     assert load_config(path).daemon.database == tmp_path / "etc" / "state" / "db.sqlite"
+
+
+def test_sim_section_builds_the_simulators_own_config():
+    sim = parse({"sim": {"port": 9900, "seed": 11, "time_factor": 60, "volatility_bps": "1.5",
+                         "participant_interval_ms": 100, "balances": {"USDT": "500.5"}}}).sim
+    sim_config = sim.to_sim_config()
+    assert (sim_config.host, sim_config.port, sim_config.seed) == ("127.0.0.1", 9900, 11)
+    assert sim_config.time_factor == 60.0 and sim_config.participant_interval_ms == 100
+    assert sim_config.volatility_bps == 1.5
+    assert sim_config.balances == {"USDT": "500.5"}
+
+
+def test_example_sim_section_is_accepted_by_the_simulator():
+    sim_config = load_config(REPO / "config.example.toml").sim.to_sim_config()
+    assert sim_config.decimal_balances()["BTC"] == Decimal("0.5")
