@@ -25,7 +25,8 @@ import msgspec
 from daemon.errors import StateError
 
 #: Parameter names that may carry credentials; never written to disk.
-SECRET_KEYS = frozenset({"signature", "apikey", "api_key", "apisecret", "api_secret", "secret"})
+SECRET_KEYS = frozenset({"signature", "apikey", "api_key", "apisecret", "api_secret", "secret",
+                         "secret_key", "secretkey", "password", "passphrase", "private_key"})
 
 
 def now_ms() -> int:

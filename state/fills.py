@@ -105,15 +105,17 @@ def _record(row: tuple) -> FillRecord:
 
 
 def query(conn: sqlite3.Connection, *, symbol: str | None = None, since_ms: int | None = None,
-          limit: int | None = None) -> list[FillRecord]:
-    """Fills oldest first (trade time, then id); ``limit`` keeps the newest ``limit``."""
+          limit: int | None = None, until_ms: int | None = None) -> list[FillRecord]:
+    """Fills oldest first (trade time, then id); ``limit`` keeps the newest ``limit``.
+
+    ``since_ms``/``until_ms`` bound the trade time as [since, until).
+    """
     clauses, params = [], []
-    if symbol is not None:
-        clauses.append("symbol = ?")
-        params.append(symbol)
-    if since_ms is not None:
-        clauses.append("trade_time >= ?")
-        params.append(int(since_ms))
+    for clause, value in (("symbol = ?", symbol), ("trade_time >= ?", since_ms),
+                          ("trade_time < ?", until_ms)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     inner = f"{_SELECT}{where} ORDER BY trade_time DESC, trade_id DESC"
     if limit is not None:
@@ -122,3 +124,13 @@ def query(conn: sqlite3.Connection, *, symbol: str | None = None, since_ms: int 
     rows = conn.execute(f"SELECT * FROM ({inner}) ORDER BY trade_time, trade_id",
                         params).fetchall()
     return [_record(row) for row in rows]
+
+
+def last_trade_id(conn: sqlite3.Connection, symbol: str) -> int | None:
+    """The highest trade id stored for ``symbol``: ``myTrades`` catch-up resumes after it.
+
+    Trade ids grow per symbol, so the maximum (not the latest inserted) is the
+    right resume point even when fills arrived out of order.
+    """
+    row = conn.execute("SELECT max(trade_id) FROM fills WHERE symbol = ?", (symbol,)).fetchone()
+    return row[0]

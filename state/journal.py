@@ -21,15 +21,19 @@ from typing import Any
 from state.codec import canonical_json, event_payload, money_text, raw_text, sha256_hex
 
 _INSERT = (
-    "INSERT OR IGNORE INTO journal (recorded_at, source, kind, dedupe_key, payload) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO journal (recorded_at, source, kind, dedupe_key, payload, symbol) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
 )
+_COLUMNS = ("id", "recorded_at", "source", "kind", "symbol", "dedupe_key", "payload")
 
 
 def append(conn: sqlite3.Connection, *, recorded_at: int, source: str, kind: str,
-           dedupe_key: str, payload: str) -> bool:
-    """Insert one entry; False when an entry with the same key already exists."""
-    cursor = conn.execute(_INSERT, (recorded_at, source, kind, dedupe_key, payload))
+           dedupe_key: str, payload: str, symbol: str | None = None) -> bool:
+    """Insert one entry; False when an entry with the same key already exists.
+
+    ``symbol`` (when the entry is about one) is what ``entries(symbol=...)`` filters on.
+    """
+    cursor = conn.execute(_INSERT, (recorded_at, source, kind, dedupe_key, payload, symbol))
     return cursor.rowcount == 1
 
 
@@ -41,11 +45,11 @@ def append_event(conn: sqlite3.Connection, *, recorded_at: int, source: str, kin
     else:
         key, payload = natural_key, event_payload(event)
     return append(conn, recorded_at=recorded_at, source=source, kind=kind,
-                  dedupe_key=key, payload=payload)
+                  dedupe_key=key, payload=payload, symbol=getattr(event, "symbol", None))
 
 
 def append_record(conn: sqlite3.Connection, *, recorded_at: int, source: str, kind: str,
-                  subject: str, payload: dict[str, Any]) -> bool:
+                  subject: str, payload: dict[str, Any], symbol: str | None = None) -> bool:
     """Journal a local decision (intent, ack, rejection, snapshot) keyed by its content.
 
     The same call repeated with the same content is one entry; different
@@ -54,7 +58,7 @@ def append_record(conn: sqlite3.Connection, *, recorded_at: int, source: str, ki
     text = canonical_json(payload)
     key = f"{kind}:{subject}:{sha256_hex(text)[:32]}"
     return append(conn, recorded_at=recorded_at, source=source, kind=kind,
-                  dedupe_key=key, payload=text)
+                  dedupe_key=key, payload=text, symbol=symbol or None)
 
 
 def execution_report_key(ev: Any) -> str:
@@ -76,14 +80,48 @@ def balance_update_key(ev: Any) -> str:
     return f"balanceUpdate:{ev.asset}:{money_text(ev.delta, 'delta')}:{ev.clear_time}"
 
 
-def entries(conn: sqlite3.Connection, *, limit: int | None = None,
-            kind: str | None = None) -> list[dict[str, Any]]:
-    """Entries oldest first; ``limit`` keeps the newest ``limit`` of them."""
-    where, params = ("WHERE kind = ?", [kind]) if kind is not None else ("", [])
-    inner = f"SELECT id, recorded_at, source, kind, dedupe_key, payload FROM journal {where} ORDER BY id DESC"
+def external_lock_key(ev: Any) -> str:
+    return (f"externalLockUpdate:{ev.asset}:{money_text(ev.delta, 'delta')}:"
+            f"{ev.transaction_time}")
+
+
+def list_status_key(ev: Any) -> str:
+    """symbol + list id + both statuses + transaction time + a digest of the members.
+
+    The members are in the key because an ``UPDATED`` event may change only a
+    member's client order id, at the same time and statuses as another event.
+    """
+    members = ",".join(f"{o.symbol}:{o.order_id}:{o.client_order_id}" for o in ev.orders)
+    return (f"listStatus:{ev.symbol}:{ev.order_list_id}:{ev.list_status_type}:"
+            f"{ev.list_order_status}:{ev.transaction_time}:{sha256_hex(members)[:32]}")
+
+
+def entries(conn: sqlite3.Connection, *, limit: int | None = None, kind: str | None = None,
+            symbol: str | None = None, since_ms: int | None = None,
+            until_ms: int | None = None, after_id: int | None = None) -> list[dict[str, Any]]:
+    """Entries oldest first; ``limit`` keeps the newest ``limit`` of them.
+
+    ``since_ms``/``until_ms`` bound ``recorded_at`` (our clock: when the entry
+    was written) as the half-open range [since, until); ``after_id`` returns only
+    entries written after the one with that id (how ``events --follow`` tails).
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, value in (("kind = ?", kind), ("symbol = ?", symbol),
+                          ("recorded_at >= ?", since_ms), ("recorded_at < ?", until_ms),
+                          ("id > ?", after_id)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    inner = f"SELECT {', '.join(_COLUMNS)} FROM journal {where} ORDER BY id DESC"
     if limit is not None:
         inner += " LIMIT ?"
         params.append(int(limit))
     rows = conn.execute(f"SELECT * FROM ({inner}) ORDER BY id", params).fetchall()
-    columns = ("id", "recorded_at", "source", "kind", "dedupe_key", "payload")
-    return [dict(zip(columns, row)) for row in rows]
+    return [dict(zip(_COLUMNS, row)) for row in rows]
+
+
+def last_id(conn: sqlite3.Connection) -> int:
+    """The id of the newest entry (0 for an empty journal)."""
+    return conn.execute("SELECT coalesce(max(id), 0) FROM journal").fetchone()[0]

@@ -113,6 +113,63 @@ def _initial(db: Database) -> None:
     db["journal"].create_index(["kind", "id"], index_name="journal_by_kind")
 
 
+#: Where the symbol sits in the payloads journalled by 0001 (raw events, WebSocket-API
+#: wrapped events, local records): the backfill of ``journal.symbol`` tries them in order.
+_SYMBOL_PATHS = ("$.s", "$.event.s", "$.symbol", "$.order.symbol", "$.trade.symbol")
+
+
+@_step("0002_order_lists_automation_settings")
+def _order_lists_automation_settings(db: Database) -> None:
+    """order_lists (OCO/OTO), automation_runs, settings; journal gains symbol and time indexes.
+
+    ``journal.symbol`` lets the CLI filter the journal by symbol without parsing
+    every payload; rows journalled before this step get it from their JSON.
+    ``automation_runs.status`` is checked by SQLite too: an audit trail whose
+    statuses could be anything would not be one.
+    """
+    strict = db.supports_strict
+    db["order_lists"].create(
+        {
+            "symbol": str, "order_list_id": int, "list_client_order_id": str, "strategy": str,
+            "contingency_type": str, "list_status_type": str, "list_order_status": str,
+            "reject_reason": str, "transaction_time": int, "last_event_time": int,
+            "orders": str, "source": str,
+        },
+        pk=("symbol", "order_list_id"),
+        not_null={"symbol", "order_list_id", "list_client_order_id", "contingency_type",
+                  "list_status_type", "list_order_status", "transaction_time",
+                  "last_event_time", "orders", "source"},
+        strict=strict,
+    )
+    db["order_lists"].create_index(["list_client_order_id"], index_name="order_lists_by_client_id")
+
+    db.execute(
+        "CREATE TABLE automation_runs ("
+        " id INTEGER PRIMARY KEY,"
+        " job TEXT NOT NULL,"
+        " started_at INTEGER NOT NULL,"
+        " finished_at INTEGER NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'dry-run')),"
+        " detail TEXT NOT NULL,"
+        " CHECK (finished_at >= started_at)"
+        f"){' STRICT' if strict else ''}"
+    )
+    db["automation_runs"].create_index(["job", "started_at"], index_name="automation_runs_by_job")
+    db["automation_runs"].create_index(["started_at"], index_name="automation_runs_by_time")
+
+    db["settings"].create(
+        {"key": str, "value": str, "updated_at": int},
+        pk="key", not_null={"key", "value", "updated_at"}, strict=strict,
+    )
+
+    db["journal"].add_column("symbol", str)
+    extract = ", ".join(f"json_extract(payload, '{p}')" for p in _SYMBOL_PATHS)
+    db.execute(f"UPDATE journal SET symbol = coalesce({extract}) WHERE json_valid(payload)")
+    db["journal"].create_index(["symbol", "id"], index_name="journal_by_symbol")
+    db["journal"].create_index(["recorded_at"], index_name="journal_by_time")
+    db["orders"].create_index(["strategy", "created_time"], index_name="orders_by_strategy")
+
+
 SCHEMA_VERSION = max(_version_of(name) for name in _STEP_NAMES)
 _KNOWN = frozenset(_STEP_NAMES)
 

@@ -174,15 +174,21 @@ def save(conn: sqlite3.Connection, incoming: OrderRecord) -> tuple[OrderRecord, 
 
 
 def query(conn: sqlite3.Connection, *, symbol: str | None = None, open_only: bool = False,
-          limit: int | None = None, client_order_id: str | None = None) -> list[OrderRecord]:
-    """Orders oldest first; ``limit`` keeps the newest ``limit`` of them."""
+          limit: int | None = None, client_order_id: str | None = None,
+          strategy: str | None = None, since_ms: int | None = None,
+          until_ms: int | None = None) -> list[OrderRecord]:
+    """Orders oldest first; ``limit`` keeps the newest ``limit`` of them.
+
+    ``since_ms``/``until_ms`` bound the creation time as [since, until): "the
+    orders placed in the last hour", whatever has happened to them since.
+    """
     clauses, params = [], []
-    if symbol is not None:
-        clauses.append("symbol = ?")
-        params.append(symbol)
-    if client_order_id is not None:
-        clauses.append("client_order_id = ?")
-        params.append(client_order_id)
+    for clause, value in (("symbol = ?", symbol), ("client_order_id = ?", client_order_id),
+                          ("strategy = ?", strategy), ("created_time >= ?", since_ms),
+                          ("created_time < ?", until_ms)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
     if open_only:
         clauses.append(f"status NOT IN ({', '.join('?' for _ in TERMINAL_STATUSES)})")
         params.extend(sorted(TERMINAL_STATUSES))

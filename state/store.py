@@ -9,12 +9,18 @@ sqlite-utils wraps the connection for the schema and migrations; events go
 through prepared statements on the raw connection (the ``table.upsert`` path
 costs ~10x more per event, see DESIGN "Known pitfalls").
 
-Durability: WAL with ``synchronous=FULL``.  With NORMAL, WAL commits survive
-a process crash but the last ones can be lost on power failure.  The intent
-row is the one write that must not be lost: it is committed before an order
-leaves, and a restart relies on it to attribute and resolve that order.  The
-cost of FULL is one fsync per commit; user-data events arrive at tens per
-second, market data never comes here, so FULL is affordable.
+Durability: WAL with ``synchronous=FULL`` by default.  With NORMAL, WAL
+commits survive a process crash but the last ones can be lost on power failure.
+The intent row is the one write that must not be lost: it is committed before
+an order leaves, and a restart relies on it to attribute and resolve that
+order.  The cost of FULL is one fsync per commit; user-data events arrive at
+tens per second, market data never comes here, so FULL is affordable.
+``Store.open(path, synchronous="NORMAL")`` exists for tools that rebuild a
+database they can rebuild again (replays, benchmarks), and so ``bench/state.py``
+can show what FULL costs.
+
+Reads live in ``state.reads`` (the ``StoreReads`` mixin); this module holds
+the lifecycle, the transaction machinery and every write.
 
 Every public write is one transaction (``BEGIN IMMEDIATE``: the write lock is
 taken up front, so a transaction never fails half-way on a busy database);
@@ -29,28 +35,34 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import msgspec
 from sqlite_utils import Database
 
 from daemon.errors import SchemaError, StateError
+from state import automation_runs as run_rows
 from state import balances as balance_rules
 from state import fills as fill_rows
 from state import intents as intent_rows
 from state import journal as journal_rows
+from state import order_lists as list_rows
 from state import orders as order_rows
+from state import settings as setting_rows
+from state.automation_runs import AutomationRunRecord
 from state.codec import now_ms, without_secrets
 from state.fills import FillRecord
-from state.intents import IntentRecord
 from state.migrations import check_sqlite_file, migrate
+from state.order_lists import OrderListRecord
 from state.orders import OrderRecord
+from state.reads import TABLES, StoreReads
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
-TABLES = ("orders", "intents", "fills", "balances", "journal")
+#: ``PRAGMA synchronous`` levels ``Store.open`` accepts (see the module docstring).
+SYNCHRONOUS_MODES = ("FULL", "NORMAL")
+__all__ = ["Applied", "DUPLICATE", "Store", "SYNCHRONOUS_MODES", "TABLES"]
 
 
 class Applied(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,18 +72,20 @@ class Applied(msgspec.Struct, frozen=True, kw_only=True):
     ``order``: the order row after the event, when the event inserted or moved it.
     ``fill``: the fill, when the event carried one not seen before.
     ``balances_changed``: some balance row changed.
+    ``order_list``: the order list row after a ``listStatus`` that inserted or moved it.
     """
 
     duplicate: bool
     order: OrderRecord | None = None
     fill: FillRecord | None = None
     balances_changed: bool = False
+    order_list: OrderListRecord | None = None
 
 
 DUPLICATE = Applied(duplicate=True)
 
 
-class Store:
+class Store(StoreReads):
     """Persistent account and order state.  Build with ``Store.open(path)``."""
 
     def __init__(self, db: Database, path: str, clock: Callable[[], int]) -> None:
@@ -86,14 +100,20 @@ class Store:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *,
-             clock: Callable[[], int] | None = None) -> Store:
+             clock: Callable[[], int] | None = None, synchronous: str = "FULL") -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
         ``clock`` returns wall milliseconds for ``recorded_at`` / intent times
-        (tests pass a fixed one).  Raises ``SchemaError`` for a file that is not
-        SQLite or was written by a newer build.
+        (tests pass a fixed one).  ``synchronous`` is ``"FULL"`` (the default:
+        every commit is on disk) or ``"NORMAL"`` (see the module docstring).
+        Raises ``SchemaError`` for a file that is not SQLite or was written by
+        a newer build.
         """
         path = os.fspath(path)
+        mode = str(synchronous).upper()
+        if mode not in SYNCHRONOUS_MODES:
+            raise StateError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, "
+                             f"not {synchronous!r}")
         check_sqlite_file(path)
         try:
             conn = sqlite3.connect(path, check_same_thread=False)
@@ -101,10 +121,10 @@ class Store:
             raise StateError(f"{path}: cannot open state database: {exc}") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                log.warning("state.wal_unavailable path=%s journal_mode=%s", path, mode)
-            conn.execute("PRAGMA synchronous = FULL")
+            journal_mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if journal_mode.lower() != "wal":
+                log.warning("state.wal_unavailable path=%s journal_mode=%s", path, journal_mode)
+            conn.execute(f"PRAGMA synchronous = {mode}")
             db = Database(conn)
             version = migrate(db, path)
         except sqlite3.DatabaseError as exc:
@@ -113,7 +133,7 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        log.info("state.opened path=%s schema_version=%d", path, version)
+        log.info("state.opened path=%s schema_version=%d synchronous=%s", path, version, mode)
         return cls(db, path, clock or now_ms)
 
     def close(self) -> None:
@@ -215,6 +235,42 @@ class Store:
             changed = balance_rules.apply_delta(conn, ev, source)
         return Applied(duplicate=False, balances_changed=changed)
 
+    def apply_external_lock_update(self, ev: Any, raw: bytes | str | None = None,
+                                   source: str = "stream") -> Applied:
+        """Journal the event; move its delta from free to locked unless a position counts it."""
+        with self._transaction() as conn:
+            if not journal_rows.append_event(
+                    conn, recorded_at=self._clock(), source=source, kind="externalLockUpdate",
+                    natural_key=journal_rows.external_lock_key(ev), event=ev, raw=raw):
+                return DUPLICATE
+            changed = balance_rules.apply_lock(conn, ev, source)
+        return Applied(duplicate=False, balances_changed=changed)
+
+    def apply_list_status(self, ev: Any, raw: bytes | str | None = None,
+                          source: str = "stream") -> Applied:
+        """Journal the event; insert the order list or move it forward (see state.order_lists).
+
+        The list is attributed to a strategy through the write-ahead intents:
+        by its list client id, else by the first member whose client id is known.
+        """
+        with self._transaction() as conn:
+            if not journal_rows.append_event(
+                    conn, recorded_at=self._clock(), source=source, kind="listStatus",
+                    natural_key=journal_rows.list_status_key(ev), event=ev, raw=raw):
+                return DUPLICATE
+            strategy = intent_rows.strategy_for(conn, ev.list_client_order_id)
+            for member in ev.orders:
+                if strategy is not None:
+                    break
+                strategy = intent_rows.strategy_for(conn, member.client_order_id)
+            record, changed = list_rows.save(
+                conn, list_rows.from_list_status(ev, strategy, source))
+        if changed:
+            log.info("order_list.updated symbol=%s order_list_id=%d status=%s/%s",
+                     record.symbol, record.order_list_id, record.list_status_type,
+                     record.list_order_status)
+        return Applied(duplicate=False, order_list=record if changed else None)
+
     # ---------------------------------------------------------- order path
 
     def record_intent(self, client_order_id: str, strategy: str, symbol: str,
@@ -227,7 +283,7 @@ class Store:
                                   symbol=symbol, request=request, now=now):
                 journal_rows.append_record(
                     conn, recorded_at=now, source="gateway", kind="intent",
-                    subject=client_order_id,
+                    subject=client_order_id, symbol=symbol,
                     payload={"client_order_id": client_order_id, "strategy": strategy,
                              "symbol": symbol, "request": request})
 
@@ -244,6 +300,7 @@ class Store:
             intent_rows.link(conn, client_order_id, record.order_id, now)
             journal_rows.append_record(
                 conn, recorded_at=now, source="ack", kind="ack", subject=client_order_id,
+                symbol=record.symbol,
                 payload={"client_order_id": client_order_id, "order": order})
         return record
 
@@ -272,7 +329,7 @@ class Store:
                                  intent_rows.ERROR, now)
             journal_rows.append_record(
                 conn, recorded_at=now, source="gateway", kind="rejection",
-                subject=client_order_id or f"{strategy}:{symbol}:{now}",
+                subject=client_order_id or f"{strategy}:{symbol}:{now}", symbol=symbol,
                 payload={"strategy": strategy, "client_order_id": client_order_id,
                          "symbol": symbol, "code": code_text, "reason": reason,
                          "detail": dict(detail)})
@@ -306,7 +363,8 @@ class Store:
                                      self._clock())
                 journal_rows.append_record(
                     conn, recorded_at=self._clock(), source=source, kind="order.rest",
-                    subject=f"{record.symbol}:{record.order_id}", payload={"order": order})
+                    subject=f"{record.symbol}:{record.order_id}", symbol=record.symbol,
+                    payload={"order": order})
         return record
 
     def record_rest_fill(self, trade: Any, source: str = "reconcile") -> FillRecord | None:
@@ -320,51 +378,45 @@ class Store:
                 return None
             journal_rows.append_record(
                 conn, recorded_at=self._clock(), source=source, kind="fill.rest",
-                subject=f"{fill.symbol}:{fill.trade_id}", payload={"trade": trade})
+                subject=f"{fill.symbol}:{fill.trade_id}", symbol=fill.symbol,
+                payload={"trade": trade})
         log.info("fill.recovered symbol=%s trade_id=%d order_id=%d", fill.symbol,
                  fill.trade_id, fill.order_id)
         return fill
 
-    # --------------------------------------------------------------- reads
+    # ------------------------------------------------- automation, settings
 
-    def strategy_for(self, client_order_id: str) -> str | None:
-        with self._reading() as conn:
-            return intent_rows.strategy_for(conn, client_order_id)
+    def record_automation_run(self, job: str, started_at: int, finished_at: int, status: str,
+                              detail: dict[str, Any] | None = None) -> AutomationRunRecord:
+        """Append one finished automation run (``ok``/``error``/``dry-run``) to the audit trail.
 
-    def order(self, symbol: str, order_id: int) -> OrderRecord | None:
-        with self._reading() as conn:
-            return order_rows.load(conn, symbol, order_id)
+        Secret-looking keys are removed from ``detail`` at any depth; the run is
+        also journalled so the account's one timeline shows it.
+        """
+        run_rows.validate(job, started_at, finished_at, status)
+        with self._transaction() as conn:
+            run = run_rows.insert(conn, job=job, started_at=started_at,
+                                  finished_at=finished_at, status=status, detail=detail or {})
+            journal_rows.append_record(
+                conn, recorded_at=self._clock(), source="automation", kind="automation.run",
+                subject=f"{job}:{run.id}",
+                payload={"id": run.id, "job": job, "started_at": run.started_at,
+                         "finished_at": run.finished_at, "status": status,
+                         "detail": run.detail})
+        log.info("automation.recorded job=%s id=%d status=%s duration_ms=%d",
+                 job, run.id, status, run.duration_ms)
+        return run
 
-    def orders(self, symbol: str | None = None, open_only: bool = False,
-               limit: int | None = None) -> list[OrderRecord]:
-        with self._reading() as conn:
-            return order_rows.query(conn, symbol=symbol, open_only=open_only, limit=limit)
-
-    def fills(self, symbol: str | None = None, since_ms: int | None = None,
-              limit: int | None = None) -> list[FillRecord]:
-        with self._reading() as conn:
-            return fill_rows.query(conn, symbol=symbol, since_ms=since_ms, limit=limit)
-
-    def intents(self, states: Iterable[str] | None = None) -> list[IntentRecord]:
-        """Intents, e.g. ``states=("pending", "unknown")`` for reconcile to resolve."""
-        with self._reading() as conn:
-            return intent_rows.query(conn, tuple(states) if states is not None else None)
-
-    def balances(self, nonzero: bool = False) -> dict[str, tuple[Decimal, Decimal]]:
-        with self._reading() as conn:
-            return balance_rules.snapshot(conn, nonzero=nonzero)
-
-    def journal(self, limit: int | None = None, kind: str | None = None) -> list[dict]:
-        with self._reading() as conn:
-            return journal_rows.entries(conn, limit=limit, kind=kind)
-
-    def counts(self) -> dict[str, int]:
-        """Rows per table plus open orders and pending/unknown intents (``tradingd status``)."""
-        with self._reading() as conn:
-            result = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                      for table in TABLES}
-            result["open_orders"] = order_rows.count_open(conn)
-            result["unresolved_intents"] = conn.execute(
-                "SELECT count(*) FROM intents WHERE state IN (?, ?)",
-                (intent_rows.PENDING, intent_rows.UNKNOWN)).fetchone()[0]
-        return result
+    def set_setting(self, key: str, value: str) -> bool:
+        """Store an operator setting (text); True if it changed.  Changes are journalled."""
+        setting_rows.check(key, value)
+        with self._transaction() as conn:
+            now = self._clock()
+            previous = setting_rows.put(conn, key, value, now)
+            if previous == value:
+                return False
+            journal_rows.append_record(
+                conn, recorded_at=now, source="operator", kind="setting", subject=key,
+                payload={"key": key, "value": value, "previous": previous, "at": now})
+        log.info("setting.changed key=%s", key)
+        return True

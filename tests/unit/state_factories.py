@@ -14,7 +14,8 @@ import msgspec
 
 from daemon.venues.binance.models import RestBalance, RestOrder, RestTrade, decode_user_event
 
-TABLES = ("orders", "intents", "fills", "balances", "journal")
+TABLES = ("orders", "intents", "fills", "balances", "journal", "order_lists", "automation_runs",
+          "settings")
 
 
 def execution_report(*, symbol="BTCUSDT", order_id=1, client_order_id="grid-0001", side="BUY",
@@ -62,6 +63,27 @@ def account_position(update_time, **balances):
 
 def balance_update(asset, delta, clear_time):
     wire = {"e": "balanceUpdate", "E": clear_time + 1, "a": asset, "d": delta, "T": clear_time}
+    raw = msgspec.json.encode(wire)
+    return decode_user_event(raw), raw
+
+
+def list_status(*, symbol="BTCUSDT", order_list_id=7, list_status_type="EXEC_STARTED",
+                list_order_status="EXECUTING", transaction_time=1_000, reject_reason="NONE",
+                list_client_order_id="oco-0001", members=((11, "oco-0001-a"), (12, "oco-0001-b")),
+                contingency_type="OCO"):
+    """listStatus (and raw bytes); ``members`` are (order id, client order id) pairs."""
+    wire = {"e": "listStatus", "E": transaction_time + 3, "s": symbol, "g": order_list_id,
+            "c": contingency_type, "l": list_status_type, "L": list_order_status,
+            "r": reject_reason, "C": list_client_order_id, "T": transaction_time,
+            "O": [{"s": symbol, "i": i, "c": c} for i, c in members]}
+    raw = msgspec.json.encode(wire)
+    return decode_user_event(raw), raw
+
+
+def external_lock(asset, delta, transaction_time):
+    """externalLockUpdate (and raw bytes), as today's WebSocket API wraps it."""
+    wire = {"subscriptionId": 0, "event": {"e": "externalLockUpdate", "E": transaction_time + 5,
+                                           "a": asset, "d": delta, "T": transaction_time}}
     raw = msgspec.json.encode(wire)
     return decode_user_event(raw), raw
 

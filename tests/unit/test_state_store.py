@@ -75,7 +75,8 @@ def test_journal_keeps_raw_payload_and_filters_by_kind(store):
     assert [e["id"] for e in store.journal(limit=1)] == [entries[1]["id"]]
     assert store.journal(kind="balanceUpdate") == []
     assert store.counts() == {"orders": 2, "intents": 0, "fills": 0, "balances": 0,
-                              "journal": 2, "open_orders": 2, "unresolved_intents": 0}
+                              "journal": 2, "order_lists": 0, "automation_runs": 0,
+                              "open_orders": 2, "unresolved_intents": 0}
 
 
 def test_concurrent_threads_serialize(store):
