@@ -36,7 +36,7 @@ from daemon.venues.binance.models import SymbolInfo
 __all__ = [
     "ALGO_TYPES", "EVALUATED_FILTERS", "check_lot_size", "check_min_notional", "check_notional",
     "check_parameters", "check_price_filter", "check_symbol", "floor_quantity",
-    "min_quantity", "round_price", "validate", "validate_all",
+    "min_quantity", "reject", "round_price", "show", "validate", "validate_all",
 ]
 
 log = logging.getLogger(__name__)
