@@ -92,6 +92,9 @@ class Rejection(msgspec.Struct, frozen=True, kw_only=True):
     accepted = False
 
     def __str__(self) -> str:
+        # Filter reasons already start with the filter's name (= the code).
+        if self.reason.startswith(self.code.value):
+            return self.reason
         return f"{self.code.value}: {self.reason}"
 
 
