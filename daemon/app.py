@@ -74,7 +74,9 @@ class Daemon:
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self.endpoints = await self._start_venue(nursery)
-            self.store = Store.open(self.config.daemon.database)
+            database = Path(self.config.daemon.database)
+            database.parent.mkdir(parents=True, exist_ok=True)
+            self.store = Store.open(database)
             rest = BinanceRest(self.endpoints.rest_url, self.endpoints.credentials,
                                recv_window_ms=self.config.venue.recv_window_ms)
             try:

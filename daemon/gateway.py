@@ -172,6 +172,13 @@ class Gateway:
         except UnknownOrder as exc:
             log.info("order.cancel_unknown symbol=%s client_order_id=%s strategy=%s code=%s",
                      symbol, client_order_id, strategy, exc.code)
+            await self._refresh_order(symbol, client_order_id)
+            return False
+        except (ExchangeError, TransportError) as exc:
+            # Not knowing whether a cancel worked is not the strategy's problem to
+            # solve: the user stream or the next reconciliation settles the state.
+            log.warning("order.cancel_failed symbol=%s client_order_id=%s strategy=%s error=%s",
+                        symbol, client_order_id, strategy, exc)
             return False
         # A cancel answer's clientOrderId is the *cancel request's* id (the order's
         # own is origClientOrderId); store it under the order's id.
@@ -180,6 +187,20 @@ class Gateway:
         log.info("order.canceled symbol=%s client_order_id=%s strategy=%s status=%s",
                  symbol, client_order_id, strategy, order.status)
         return True
+
+    async def _refresh_order(self, symbol: str, client_order_id: str) -> None:
+        """The exchange refused to cancel an order we think open: learn its real state.
+
+        It usually filled (or expired) while the cancel was on its way; without
+        this the store would keep listing it as open until the next reconcile.
+        """
+        try:
+            order = await self._rest.get_order(symbol, orig_client_order_id=client_order_id)
+        except (ExchangeError, TransportError) as exc:
+            log.warning("order.refresh_failed symbol=%s client_order_id=%s error=%s",
+                        symbol, client_order_id, exc)
+            return
+        self._store.upsert_rest_order(order, source="cancel")
 
     # ------------------------------------------------------------ checks
 

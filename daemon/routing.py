@@ -60,14 +60,15 @@ class EventRouter:
             if applied.duplicate:
                 self.counts["duplicate"] += 1
                 return
-            owner = applied.order.strategy if applied.order is not None else None
+            owner = self._owner(event, applied.order)
             if owner is None:
                 log.info("order.external symbol=%s order_id=%s status=%s",
                          event.symbol, event.order_id, event.status)
                 return
             target = f"strategy:{owner}"
             self.dispatcher.publish_to(target, "on_execution_report", report=event)
-            self.dispatcher.publish_to(target, "on_order_update", order=applied.order)
+            if applied.order is not None:  # None: the REST ack already stored this state
+                self.dispatcher.publish_to(target, "on_order_update", order=applied.order)
             if applied.fill is not None:
                 self.dispatcher.publish_to(target, "on_fill", fill=applied.fill)
         elif isinstance(event, models.AccountPosition):
@@ -80,6 +81,13 @@ class EventRouter:
             self.dispatcher.publish("on_list_status", status=event)
         else:
             log.info("userdata.unhandled kind=%s", kind)
+
+    def _owner(self, event: models.ExecutionReport, order) -> str | None:
+        if order is not None:
+            return order.strategy
+        # A cancel's executionReport carries the cancel request's id in ``c`` and
+        # the order's own id in ``C``.
+        return self.store.strategy_for(event.orig_client_order_id or event.client_order_id)
 
     def summary(self) -> str:
         return " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
