@@ -11,6 +11,10 @@ must change nothing.
 Keys: with the raw payload, ``sha256:<hex>`` of its bytes (exactly what the
 exchange sent); without it, a key built from the event's natural identity
 (see the ``*_key`` functions), so the same event decoded twice still dedupes.
+
+``symbol`` (schema 0002) is copied from the event or record when it concerns
+one symbol, so the operator's ``events --symbol`` is an index lookup rather
+than a parse of every payload.  Balance events concern assets and leave it NULL.
 """
 
 from __future__ import annotations
