@@ -65,6 +65,7 @@ class Daemon:
     endpoints: Endpoints | None = None
     store: Store | None = None
     strategies: dict[str, object] = field(default_factory=dict)
+    sim_handle: object | None = None  # the embedded simulator, when venue.kind = "sim"
     _stop: trio.Event = field(default_factory=trio.Event)
 
     def request_stop(self) -> None:
@@ -93,7 +94,7 @@ class Daemon:
             return Endpoints(venue.rest_url, venue.stream_url, venue.ws_api_url, venue.credentials())
         from sim import run_simulator  # imported lazily: only the sim venue needs it
 
-        handle = await nursery.start(run_simulator, self.config.sim.to_sim_config())
+        handle = self.sim_handle = await nursery.start(run_simulator, self.config.sim.to_sim_config())
         log.info("sim.started rest=%s stream=%s", handle.rest_url, handle.stream_url)
         return Endpoints(handle.rest_url, handle.stream_url, handle.ws_api_url,
                          Credentials(handle.api_key, handle.api_secret))

@@ -163,5 +163,16 @@ def sim(host: str, port: int, seed: int, time_factor: float) -> None:
     trio.run(serve)
 
 
+def _attach_state_views() -> None:
+    # Imported here: daemon.cli_state imports ``config_option`` from this module.
+    from daemon.cli_state import STATE_COMMANDS
+
+    for command in STATE_COMMANDS:
+        main.add_command(command)
+
+
+_attach_state_views()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -78,7 +78,11 @@ class EventRouter:
             if not self.store.apply_balance_update(event, raw).duplicate:
                 self.dispatcher.publish("on_balance_update", update=event)
         elif isinstance(event, models.ListStatus):
-            self.dispatcher.publish("on_list_status", status=event)
+            applied = self.store.apply_list_status(event, raw)
+            if not applied.duplicate:
+                self.dispatcher.publish("on_list_status", status=event)
+        elif isinstance(event, models.ExternalLockUpdate):
+            self.store.apply_external_lock_update(event, raw)
         else:
             log.info("userdata.unhandled kind=%s", kind)
 
