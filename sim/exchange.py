@@ -49,7 +49,11 @@ def wall_clock_ms() -> int:
 
 
 class Exchange:
-    """All symbols, books and accounts of one simulator; ``step()`` drives the market."""
+    """All symbols, books and accounts of one simulator; ``step()`` drives the market.
+
+    ``clock`` returns exchange time in milliseconds (wall clock by default);
+    ``seed_liquidity=False`` leaves the books empty until the first ``step()``.
+    """
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class Exchange:
         *,
         symbols: Iterable[SymbolSpec] = DEFAULT_SYMBOLS,
         clock: Callable[[], int] = wall_clock_ms,
+        seed_liquidity: bool = True,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -79,7 +84,8 @@ class Exchange:
         self._ids = random.Random(f"tradingd-sim-client-ids:{config.seed}")
         self._tops: dict[str, object] = {}
         self.market = SyntheticMarket(self, config)
-        self.market.seed_books()
+        if seed_liquidity:  # tests of the matching rules start from empty books
+            self.market.seed_books()
 
     # ------------------------------------------------------------------ basics
 
