@@ -1,62 +1,86 @@
 """The one path an order takes from a strategy to the exchange.
 
 Why a gateway: every order must pass the same checks in the same order
-before it costs a request (filters and parameter rules from
-``daemon.filters``, then the free balance), and every order that leaves must
-be journalled *before* it leaves, so that a crash or a lost answer can never
-produce an order nobody knows about.  The sequence for one ``submit``::
+before it costs a request, and every order that leaves must be journalled
+*before* it leaves, so that a crash or a lost answer can never produce an
+order nobody knows about.  The sequence for one ``submit``::
 
-    validate -> balance (counting unacknowledged intents) -> store.record_intent
-        -> rest.new_order -> store.record_ack -> Accepted
+    [adjust] -> filters and order rules (daemon.filters, with live MarketInputs)
+      -> free balance (counting unacknowledged orders) -> risk checks (check_order plugins)
+      -> ORDERS rate budget -> store.record_intent -> rest.new_order -> store.record_ack
 
-A refusal is a ``Rejection`` value, persisted with ``store.record_rejection``
-and counted per code; nothing reaches the network.  When the exchange's answer
-is lost (``OutcomeUnknown``, a transport error, an unreadable body) the order
-may exist: the gateway never re-sends, it asks the exchange for the order by
-its client id a few times and reports what it finds.
+``submit_oco`` runs the same sequence for a pair (both legs through every
+rule, counted as two orders and one list, one intent per leg).
+
+A refusal is a ``Rejection`` value, persisted with ``store.record_rejection``,
+logged once (``order.rejected code=...``) and counted per code; nothing
+reaches the network.  When the exchange's answer is lost (``OutcomeUnknown``,
+a transport error, an unreadable body) the order may exist: the gateway never
+re-sends, it asks the exchange for the order by its client id a few times
+(``daemon.gateway_outcomes``) and reports what it finds.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from decimal import Decimal, localcontext
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Protocol
 
 import msgspec
-import trio
 
-from daemon.errors import DecodeError, ExchangeError, OutcomeUnknown, TransportError, UnknownOrder
-from daemon.filters import ALGO_TYPES, reject, show, validate
+from daemon import filters
+from daemon.errors import ExchangeError, TransportError, UnknownOrder
+from daemon.filters import SymbolRules, reject, show
+from daemon.filters.base import CTX
+from daemon.gateway_outcomes import Outcomes
+from daemon.in_flight import Hold, InFlight, oco_requirement, requirement
+from daemon.market_inputs import LiveMarketInputs
+from daemon.order_params import oco_leg_params, oco_params, order_params
+from daemon.order_rate import OrderRateBudget
 from daemon.orders import (
     Accepted,
+    ListAccepted,
+    OcoRequest,
     OrderRequest,
-    OrderType,
     RejectCode,
     Rejection,
     Side,
-    TimeInForce,
     new_client_order_id,
 )
 from daemon.venues.binance.models import ExchangeInfo, RestOrder, SymbolInfo
 
-__all__ = ["Gateway", "GatewayStats", "OrderRest", "OrderStore", "order_params"]
+__all__ = ["Gateway", "GatewayStats", "OrderListAnswer", "OrderRest", "OrderStore", "RiskCheck",
+           "order_params"]
 
 log = logging.getLogger(__name__)
 
-# Binance's pattern for newClientOrderId.
+# Binance's pattern for newClientOrderId (and the list and leg ids of an OCO).
 _CLIENT_ORDER_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
-# Failures after which the order may or may not exist on the exchange.
-_OUTCOME_UNKNOWN = (OutcomeUnknown, TransportError, DecodeError)
+#: ``risk_check(strategy, request) -> rejections``; see ``daemon.risk_hooks``.
+RiskCheck = Callable[[str, OrderRequest], Sequence[Rejection]]
+
+
+class OrderListAnswer(Protocol):
+    """The ``POST /api/v3/order/oco`` answer (RESULT): the list and one report per leg."""
+
+    symbol: str
+    order_list_id: int
+    list_client_order_id: str
+    list_order_status: str
+    order_reports: Sequence[RestOrder]
 
 
 class OrderRest(Protocol):
     """What the gateway needs of ``daemon.venues.binance.rest.BinanceRest``."""
 
     async def new_order(self, params: dict[str, str]) -> RestOrder: ...
+
+    async def new_oco(self, params: dict[str, str]) -> OrderListAnswer: ...
 
     async def cancel_order(self, symbol: str, *, order_id: int | None = None,
                            orig_client_order_id: str | None = None) -> RestOrder: ...
@@ -66,7 +90,11 @@ class OrderRest(Protocol):
 
 
 class OrderStore(Protocol):
-    """What the gateway needs of ``state.Store`` (synchronous, one transaction per call)."""
+    """What the gateway needs of ``state.Store`` (synchronous, one transaction per call).
+
+    ``orders(open_only=True)`` (optional) feeds the open-order counts of the
+    MAX_NUM_* filters and MAX_POSITION; without it those filters refuse.
+    """
 
     def record_intent(self, client_order_id: str, strategy: str, symbol: str,
                       request: dict[str, str]) -> object: ...
@@ -89,80 +117,364 @@ class GatewayStats(msgspec.Struct, frozen=True, kw_only=True):
     in_flight: int
 
 
-def order_params(request: OrderRequest) -> dict[str, str]:
-    """The ``POST /api/v3/order`` parameters in Binance's names.
-
-    Decimals are written normalised (no exponent, no trailing zeros), which
-    keeps the value, and so keeps it on the tick or step grid validated.
-    """
-    params = {"symbol": request.symbol, "side": Side(request.side).value,
-              "type": OrderType(request.type).value}
-    if request.time_in_force is not None:
-        params["timeInForce"] = TimeInForce(request.time_in_force).value
-    for wire, value in (("quantity", request.quantity), ("price", request.price),
-                        ("quoteOrderQty", request.quote_order_qty), ("stopPrice", request.stop_price),
-                        ("icebergQty", request.iceberg_qty)):
-        if value is not None:
-            params[wire] = show(value)
-    if request.client_order_id:
-        params["newClientOrderId"] = request.client_order_id
-    params["newOrderRespType"] = "RESULT"
-    return params
-
-
 class Gateway:
-    """Validates, journals and sends orders; see the module docstring for the sequence."""
+    """Validates, journals and sends orders; see the module docstring for the sequence.
+
+    Market inputs: ``average_price`` and ``last_price`` default to
+    ``reference_price`` (the daemon passes ``MarketCache.last_price``);
+    ``best_bid_ask`` enables the LIMIT_MAKER check; ``open_orders`` defaults to
+    ``store.orders(open_only=True)`` when the store has it.  ``asset_filters``
+    are ``GET /api/v3/myFilters`` ``assetFilters`` (MAX_ASSET).
+    ``allow_unknown_filters`` names filter types that may pass unevaluated
+    (config ``[gateway] allow_unknown_filters``); any other unknown type
+    refuses every order on its symbol.  ``order_rate`` defaults to the ORDERS
+    limits of ``exchange_info``; ``clock`` is wall-clock seconds for it.
+    """
 
     def __init__(self, rest: OrderRest, store: OrderStore, exchange_info: ExchangeInfo, *,
                  balances: Callable[[], dict[str, tuple[Decimal, Decimal]]],
-                 reference_price: Callable[[str], Decimal | None],
+                 reference_price: Callable[[str], Decimal | None] | None = None,
+                 average_price: Callable[[str], Decimal | None] | None = None,
+                 last_price: Callable[[str], Decimal | None] | None = None,
+                 best_bid_ask: Callable[[str], tuple[Decimal | None, Decimal | None]] | None = None,
+                 open_orders: Callable[[], Iterable] | None = None,
+                 asset_filters: Iterable[Mapping] = (),
+                 allow_unknown_filters: Iterable[str] = frozenset(),
+                 risk_check: RiskCheck | None = None,
+                 order_rate: OrderRateBudget | None = None,
+                 clock: Callable[[], float] = time.time,
                  resolve_delays: Sequence[float] = (0.5, 1.0, 2.0)) -> None:
         self._rest = rest
         self._store = store
         self._balances = balances
-        self._reference_price = reference_price
-        # Seconds to wait before each query that resolves an unknown outcome: the
-        # first wait lets a request still queued in the matching engine land, so
-        # "no such order" is believable.
-        self._resolve_delays = tuple(resolve_delays)
-        self._symbols: dict[str, SymbolInfo] = {}
-        self._in_flight: dict[str, tuple[str, Decimal]] = {}  # client id -> (asset, amount held)
+        nothing: Callable[[str], Decimal | None] = lambda symbol: None  # noqa: E731
+        reference = reference_price or nothing
+        self._reference_price = average_price or reference
+        if open_orders is None and callable(getattr(store, "orders", None)):
+            open_orders = lambda: store.orders(open_only=True)  # noqa: E731
+        self._in_flight = InFlight()
+        self._inputs = LiveMarketInputs(average_price=average_price or reference,
+                                        last_price=last_price or reference, best_bid_ask=best_bid_ask,
+                                        open_orders=open_orders, balances=balances,
+                                        in_flight=self._in_flight)
+        self._risk_check = risk_check
+        self._clock = clock
+        self._allow_unknown = frozenset(allow_unknown_filters)
+        self._asset_filters = tuple(asset_filters)
+        self._order_rate = order_rate or OrderRateBudget.from_rate_limits(exchange_info.rate_limits)
+        self._outcomes = Outcomes(rest, store, tuple(resolve_delays))
+        self._rules: dict[str, SymbolRules] = {}
+        self._reported_filters: set[tuple[str, str, str]] = set()
+        self._closed: str | None = None
         self._accepted = 0
         self._rejected: Counter[str] = Counter()
+        self._exchange_info = exchange_info
         self.update_exchange_info(exchange_info)
 
-    # ------------------------------------------------------------ public API
+    # ------------------------------------------------------------ rules and state
 
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
-        return self._symbols.get(symbol)
+        rules = self._rules.get(symbol)
+        return None if rules is None else rules.info
 
-    def update_exchange_info(self, info: ExchangeInfo) -> None:
-        """Use new trading rules from now on (exchangeInfo is refreshed on reconnect)."""
-        self._symbols = {s.symbol: s for s in info.symbols}
+    def symbol_rules(self, symbol: str) -> SymbolRules | None:
+        """The compiled rules of ``symbol`` (helpers such as ``filters.adjust`` take them)."""
+        return self._rules.get(symbol)
+
+    def update_exchange_info(self, info: ExchangeInfo, *,
+                             asset_filters: Iterable[Mapping] | None = None) -> None:
+        """Use new trading rules from now on (exchangeInfo is refreshed on reconnect).
+
+        Every filter is parsed here, once, so ``submit`` only compares numbers.
+        """
+        if asset_filters is not None:
+            self._asset_filters = tuple(asset_filters)
+        self._exchange_info = info
+        self._rules = filters.compile_exchange(info, asset_filters=self._asset_filters,
+                                               allow_unknown_filters=self._allow_unknown)
+        self._order_rate.update_limits(info.rate_limits)
+        for rules in self._rules.values():
+            self._report_filters(rules)
+
+    def update_asset_filters(self, asset_filters: Iterable[Mapping]) -> None:
+        """New MAX_ASSET filters (``GET /api/v3/myFilters``) for every symbol."""
+        self.update_exchange_info(self._exchange_info, asset_filters=asset_filters)
+
+    def _report_filters(self, rules: SymbolRules) -> None:
+        """Log each unknown or malformed filter once per symbol and type (not per order)."""
+        for event, action, names in (("filter.unknown", "refuse", rules.unknown_filters),
+                                     ("filter.unknown", "allowed", rules.allowed_unknown),
+                                     ("filter.malformed", "refuse", rules.malformed)):
+            for name in names:
+                key = (rules.symbol, name, f"{event}:{action}")
+                if key in self._reported_filters:
+                    continue
+                self._reported_filters.add(key)
+                log.log(logging.INFO if action == "allowed" else logging.WARNING,
+                        "%s symbol=%s type=%s action=%s", event, rules.symbol, name, action)
+
+    @property
+    def order_rate(self) -> OrderRateBudget:
+        return self._order_rate
+
+    def observe_order_counts(self, order_count_10s: int | None, order_count_1d: int | None) -> None:
+        """Fold in the X-MBX-ORDER-COUNT-10S / -1D headers of an order response."""
+        self._order_rate.observe(order_count_10s, order_count_1d, self._clock())
 
     def stats(self) -> GatewayStats:
         return GatewayStats(accepted=self._accepted, rejected=dict(self._rejected),
                             in_flight=len(self._in_flight))
 
-    async def submit(self, request: OrderRequest, *, strategy: str) -> Accepted | Rejection:
-        """Validate and send one order; a refusal comes back as a Rejection, never raised."""
+    def in_flight_count(self, strategy: str) -> int:
+        """Orders of ``strategy`` sent but not yet answered (risk checks add them to open orders)."""
+        return self._in_flight.count_for(strategy)
+
+    def close(self, reason: str = "shutting down") -> None:
+        """Refuse every new order from now on (cancels still go out): for an orderly shutdown."""
+        self._closed = reason
+        log.info("gateway.closed reason=%s", reason)
+
+    def explain(self, request: OrderRequest) -> list[Rejection]:
+        """Every filter and order rule ``request`` breaks now (no balance, risk or rate check)."""
+        rules = self._rules.get(request.symbol)
+        if rules is None:
+            return [self._unknown_symbol(request)]
+        request = filters.normalized(request)
+        return filters.validate_all(rules, request, self._inputs.gather(rules, request.side))
+
+    # ------------------------------------------------------------ single orders
+
+    async def submit(self, request: OrderRequest, *, strategy: str,
+                     adjust: bool = False) -> Accepted | Rejection:
+        """Validate and send one order; a refusal comes back as a Rejection, never raised.
+
+        ``adjust=True`` first moves price, stopPrice, quantity and icebergQty
+        onto the symbol's grids (``filters.adjust``) and reports the changes in
+        ``Accepted.adjustments``.
+        """
         if not request.client_order_id:
             request = msgspec.structs.replace(request, client_order_id=new_client_order_id(strategy))
-        cid = request.client_order_id
-        refused = self._precheck(request)
+        request = filters.normalized(request)
+        rules = self._rules.get(request.symbol)
+        adjustments: dict[str, str] = {}
+        if adjust and rules is not None:
+            request, adjustments = filters.adjust(rules, request)
+            if adjustments:
+                log.info("order.adjusted symbol=%s client_order_id=%s strategy=%s changes=%s",
+                         request.symbol, request.client_order_id, strategy,
+                         ",".join(f"{k}:{v}" for k, v in adjustments.items()))
+        refused, hold = self._check(rules, request, strategy)
         if refused is not None:
             return self._refuse(strategy, refused, exchange=False)
+        cid = request.client_order_id
         params = order_params(request)
-        # Hold the amount before the first await, so that concurrent submits see it.
-        self._in_flight[cid] = self._requirement(self._symbols[request.symbol], request)
+        # Hold before the first await, so that concurrent submits see it.
+        self._in_flight.add(hold)
         try:
             self._store.record_intent(cid, strategy, request.symbol, params)
-            return await self._send(request, params, strategy)
+            if request.iceberg_qty is not None:
+                self._inputs.note_iceberg(cid)
+            result = await self._outcomes.send(request, params, strategy)
         finally:
-            del self._in_flight[cid]
+            self._in_flight.remove(cid)
+        return self._settle(strategy, result, adjustments)
+
+    def _check(self, rules: SymbolRules | None, request: OrderRequest,
+               strategy: str) -> tuple[Rejection | None, Hold | None]:
+        """Every check of ``submit`` in order: the first refusal, or the hold to place."""
+        if self._closed is not None:
+            return self._gateway_closed(request), None
+        if rules is None:
+            return self._unknown_symbol(request), None
+        refused = self._check_client_ids(request, [request.client_order_id or ""])
+        if refused is None:
+            refused = filters.validate(rules, request, self._inputs.gather(rules, request.side))
+        if refused is not None:
+            return refused, None
+        asset, amount = requirement(rules, request, self._reference_price(request.symbol))
+        refused = self._check_balance(request, asset, amount)
+        if refused is None:
+            refused = self._check_risk(strategy, request, request)
+        if refused is None:
+            refused = self._check_rate(request, 1)
+        if refused is not None:
+            return refused, None
+        return None, Hold(key=request.client_order_id, strategy=strategy, symbol=request.symbol,
+                          asset=asset, amount=amount, counts=filters.additions(request),
+                          buy_quantity=self._bought(request))
+
+    def _bought(self, request: OrderRequest) -> Decimal:
+        """Base quantity a BUY adds to the MAX_POSITION position (estimated for quoteOrderQty)."""
+        if request.side is not Side.BUY:
+            return Decimal(0)
+        if request.quantity is not None:
+            return request.quantity
+        reference = self._reference_price(request.symbol)
+        return CTX.divide(request.quote_order_qty, reference) if reference else Decimal(0)
+
+    # ------------------------------------------------------------ OCO
+
+    async def submit_oco(self, oco: OcoRequest, *, strategy: str) -> ListAccepted | Rejection:
+        """Validate and send an OCO pair; both legs pass every rule, one intent per leg."""
+        oco = msgspec.structs.replace(
+            oco, side=Side(oco.side) if oco.side in Side._value2member_map_ else oco.side,
+            list_client_order_id=oco.list_client_order_id or new_client_order_id(strategy),
+            limit_client_order_id=oco.limit_client_order_id or new_client_order_id(strategy),
+            stop_client_order_id=oco.stop_client_order_id or new_client_order_id(strategy))
+        refused, hold = self._check_oco(oco, strategy)
+        if refused is not None:
+            return self._refuse(strategy, refused, exchange=False)
+        limit_params, stop_params = oco_leg_params(oco)
+        self._in_flight.add(hold)
+        try:
+            self._store.record_intent(oco.limit_client_order_id, strategy, oco.symbol, limit_params)
+            self._store.record_intent(oco.stop_client_order_id, strategy, oco.symbol, stop_params)
+            for cid, iceberg in ((oco.limit_client_order_id, oco.limit_iceberg_qty),
+                                 (oco.stop_client_order_id, oco.stop_iceberg_qty)):
+                if iceberg is not None:
+                    self._inputs.note_iceberg(cid)
+            result = await self._outcomes.send_oco(oco, oco_params(oco), strategy)
+        finally:
+            self._in_flight.remove(oco.list_client_order_id)
+        return self._settle(strategy, result, {})
+
+    def _check_oco(self, oco: OcoRequest, strategy: str) -> tuple[Rejection | None, Hold | None]:
+        if self._closed is not None:
+            return self._gateway_closed(oco), None
+        rules = self._rules.get(oco.symbol)
+        if rules is None:
+            return self._unknown_symbol(oco), None
+        ids = [oco.list_client_order_id, oco.limit_client_order_id, oco.stop_client_order_id]
+        refused = self._check_client_ids(oco, ids)
+        if refused is None and len(set(ids)) != 3:
+            refused = reject(RejectCode.INVALID_PARAMETERS, oco,
+                             "INVALID_PARAMETERS: the list, limit and stop client ids of an OCO must differ",
+                             {"parameter": "listClientOrderId", "ids": ",".join(ids)})
+        if refused is None:
+            refused = filters.validate_oco(rules, oco, self._inputs.gather(rules, Side(oco.side)))
+        if refused is not None:
+            return refused, None
+        asset, amount = oco_requirement(rules, oco)
+        refused = self._check_balance(oco, asset, amount)
+        for leg in filters.oco_legs(oco):
+            if refused is None:
+                refused = self._check_risk(strategy, leg, oco)
+        if refused is None:
+            refused = self._check_rate(oco, 2)
+        if refused is not None:
+            return refused, None
+        buy = oco.quantity if oco.side is Side.BUY else Decimal(0)
+        return None, Hold(key=oco.list_client_order_id, strategy=strategy, symbol=oco.symbol, asset=asset,
+                          amount=amount, counts=filters.oco_additions(oco), buy_quantity=buy)
+
+    # ------------------------------------------------------------ shared checks
+
+    def _gateway_closed(self, request: OrderRequest | OcoRequest) -> Rejection:
+        return reject(RejectCode.GATEWAY_CLOSED, request,
+                      f"GATEWAY_CLOSED: no new orders are accepted ({self._closed})",
+                      {"reason": self._closed or ""})
+
+    @staticmethod
+    def _unknown_symbol(request: OrderRequest | OcoRequest) -> Rejection:
+        return reject(RejectCode.UNKNOWN_SYMBOL, request,
+                      f"UNKNOWN_SYMBOL: {request.symbol} is not in exchangeInfo", {"symbol": request.symbol})
+
+    def _check_client_ids(self, request: OrderRequest | OcoRequest, ids: list[str]) -> Rejection | None:
+        for cid in ids:
+            if not _CLIENT_ORDER_ID.match(cid):
+                return reject(RejectCode.INVALID_PARAMETERS, request,
+                              f"INVALID_PARAMETERS: client_order_id {cid!r} does not match "
+                              f"{_CLIENT_ORDER_ID.pattern}",
+                              {"parameter": "newClientOrderId", "newClientOrderId": cid})
+            if cid in self._in_flight:
+                return reject(RejectCode.INVALID_PARAMETERS, request,
+                              f"INVALID_PARAMETERS: client_order_id {cid} is already in flight",
+                              {"parameter": "newClientOrderId", "newClientOrderId": cid})
+        return None
+
+    def _check_balance(self, request: OrderRequest | OcoRequest, asset: str,
+                       needed: Decimal | None) -> Rejection | None:
+        if needed is None:
+            return reject(RejectCode.INSUFFICIENT_BALANCE, request,
+                          f"INSUFFICIENT_BALANCE: no reference price for {request.symbol} to "
+                          f"estimate the {asset} a MARKET {Side(request.side).value} needs",
+                          {"asset": asset})
+        free = self._balances().get(asset, (Decimal(0), Decimal(0)))[0]
+        pending, holders = self._in_flight.held(asset)
+        if free - pending >= needed:
+            return None
+        return reject(RejectCode.INSUFFICIENT_BALANCE, request,
+                      f"INSUFFICIENT_BALANCE: needs {show(needed)} {asset}, free {show(free)} "
+                      f"minus {show(pending)} held by {holders} unacknowledged orders "
+                      f"leaves {show(free - pending)}",
+                      {"asset": asset, "required": needed, "free": free, "pending": pending})
+
+    def _check_risk(self, strategy: str, request: OrderRequest,
+                    subject: OrderRequest | OcoRequest) -> Rejection | None:
+        """The risk plugins' verdict on ``request``; several refusals are reported as one."""
+        if self._risk_check is None:
+            return None
+        try:
+            found = list(self._risk_check(strategy, request))
+        except Exception as exc:  # the collector isolates plugins; this guards the collector itself
+            log.exception("risk.check_failed strategy=%s symbol=%s", strategy, request.symbol)
+            return reject(RejectCode.RISK_CHECK_FAILED, subject,
+                          f"RISK_CHECK_FAILED: the risk check raised {type(exc).__name__}: {exc}",
+                          {"error": type(exc).__name__})
+        if not found:
+            return None
+        first = found[0]
+        detail = dict(first.detail)
+        reason = first.reason
+        if len(found) > 1:
+            others = [r.code.value for r in found[1:]]
+            detail["also"] = ",".join(others)
+            reason = f"{reason} (also refused by: {', '.join(others)})"
+        return reject(first.code, subject, reason, detail)
+
+    def _check_rate(self, request: OrderRequest | OcoRequest, count: int) -> Rejection | None:
+        refused = self._order_rate.try_acquire(self._clock(), count)
+        if refused is None:
+            return None
+        return reject(refused.code, request, refused.reason, refused.detail)
+
+    # ------------------------------------------------------------ outcomes
+
+    def _settle(self, strategy: str, result, adjustments: dict[str, str]):
+        """Count and log what the exchange (or the resolution) said; refusals are recorded once."""
+        if isinstance(result, Rejection):
+            if result.code is RejectCode.OUTCOME_UNKNOWN:
+                # Not recorded as a rejection: that would close the intent reconcile must resolve.
+                self._rejected[result.code.value] += 1
+                log.error("order.rejected code=OUTCOME_UNKNOWN symbol=%s client_order_id=%s "
+                          "strategy=%s reason=%s", result.symbol, result.client_order_id, strategy,
+                          result.reason)
+                return result
+            return self._refuse(strategy, result, exchange=True)
+        self._accepted += 1
+        if isinstance(result, ListAccepted):
+            log.info("order.accepted symbol=%s list_client_order_id=%s strategy=%s order_list_id=%s "
+                     "status=%s", result.symbol, result.list_client_order_id, strategy,
+                     result.order_list_id, result.list_order_status)
+            return result
+        log.info("order.accepted symbol=%s client_order_id=%s strategy=%s order_id=%s status=%s",
+                 result.symbol, result.client_order_id, strategy, result.order_id, result.status)
+        return msgspec.structs.replace(result, adjustments=adjustments) if adjustments else result
+
+    def _refuse(self, strategy: str, rejection: Rejection, *, exchange: bool) -> Rejection:
+        self._store.record_rejection(strategy, rejection.client_order_id, rejection.symbol,
+                                     rejection.code.value, rejection.reason, rejection.detail)
+        self._rejected[rejection.code.value] += 1
+        log.log(logging.WARNING if exchange else logging.INFO,
+                "order.rejected code=%s symbol=%s client_order_id=%s strategy=%s reason=%s",
+                rejection.code.value, rejection.symbol, rejection.client_order_id, strategy,
+                rejection.reason)
+        return rejection
+
+    # ------------------------------------------------------------ cancel
 
     async def cancel(self, symbol: str, client_order_id: str, *, strategy: str) -> bool:
-        """Ask the exchange to cancel; False when it no longer knows the order (already gone).
+        """Ask the exchange to cancel; False when it no longer knows the order or the call failed.
 
         The authoritative order state arrives through the user stream; the REST
         answer is stored too so the store is right even if the stream lags.
@@ -202,140 +514,3 @@ class Gateway:
             return
         self._store.upsert_rest_order(order, source="cancel")
 
-    # ------------------------------------------------------------ checks
-
-    def _precheck(self, request: OrderRequest) -> Rejection | None:
-        info = self._symbols.get(request.symbol)
-        if info is None:
-            return reject(RejectCode.UNKNOWN_SYMBOL, request,
-                          f"UNKNOWN_SYMBOL: {request.symbol} is not in exchangeInfo",
-                          {"symbol": request.symbol})
-        cid = request.client_order_id or ""
-        if not _CLIENT_ORDER_ID.match(cid):
-            return reject(RejectCode.INVALID_PARAMETERS, request,
-                          f"INVALID_PARAMETERS: client_order_id {cid!r} does not match "
-                          f"{_CLIENT_ORDER_ID.pattern}",
-                          {"parameter": "newClientOrderId", "newClientOrderId": cid})
-        if cid in self._in_flight:
-            return reject(RejectCode.INVALID_PARAMETERS, request,
-                          f"INVALID_PARAMETERS: client_order_id {cid} is already in flight",
-                          {"parameter": "newClientOrderId", "newClientOrderId": cid})
-        found = validate(info, request, reference_price=self._reference_price(request.symbol))
-        return found if found is not None else self._check_balance(info, request)
-
-    def _requirement(self, info: SymbolInfo, request: OrderRequest) -> tuple[str, Decimal]:
-        """(asset, amount) the order locks; amount is -1 when it cannot be estimated."""
-        reference = self._reference_price(request.symbol)
-        qty = request.quantity
-        with localcontext() as ctx:
-            ctx.prec = 60
-            if Side(request.side) is Side.BUY:
-                if request.quote_order_qty is not None:
-                    return info.quote_asset, request.quote_order_qty
-                if request.price is not None:
-                    return info.quote_asset, request.price * qty
-                if request.type in ALGO_TYPES:  # stop-market: priced at its trigger
-                    return info.quote_asset, request.stop_price * qty
-                return info.quote_asset, reference * qty if reference else Decimal(-1)
-            if qty is not None:
-                return info.base_asset, qty
-            return info.base_asset, request.quote_order_qty / reference if reference else Decimal(-1)
-
-    def _check_balance(self, info: SymbolInfo, request: OrderRequest) -> Rejection | None:
-        asset, needed = self._requirement(info, request)
-        if needed < 0:
-            return reject(RejectCode.INSUFFICIENT_BALANCE, request,
-                          f"INSUFFICIENT_BALANCE: no reference price for {request.symbol} to "
-                          f"estimate the {asset} a MARKET {Side(request.side).value} needs",
-                          {"asset": asset})
-        free = self._balances().get(asset, (Decimal(0), Decimal(0)))[0]
-        held = [amount for a, amount in self._in_flight.values() if a == asset]
-        pending = sum(held, Decimal(0))
-        if free - pending >= needed:
-            return None
-        return reject(RejectCode.INSUFFICIENT_BALANCE, request,
-                      f"INSUFFICIENT_BALANCE: needs {show(needed)} {asset}, free {show(free)} "
-                      f"minus {show(pending)} held by {len(held)} unacknowledged orders "
-                      f"leaves {show(free - pending)}",
-                      {"asset": asset, "required": needed, "free": free, "pending": pending})
-
-    # ------------------------------------------------------------ sending
-
-    async def _send(self, request: OrderRequest, params: dict[str, str],
-                    strategy: str) -> Accepted | Rejection:
-        cid = request.client_order_id
-        try:
-            order = await self._rest.new_order(params)
-        except trio.Cancelled:
-            self._store.record_send_error(cid, "cancelled while sending", outcome_unknown=True)
-            raise
-        except _OUTCOME_UNKNOWN as exc:
-            self._store.record_send_error(cid, _describe(exc), outcome_unknown=True)
-            log.warning("order.outcome_unknown symbol=%s client_order_id=%s error=%s",
-                        request.symbol, cid, _describe(exc))
-            return await self._resolve(request, strategy, exc)
-        except ExchangeError as exc:
-            # Every other exchange answer means the order was not placed.
-            self._store.record_send_error(cid, _describe(exc), outcome_unknown=False)
-            refused = reject(RejectCode.EXCHANGE_REJECTED, request,
-                             f"EXCHANGE_REJECTED: [{exc.code}] {exc.exchange_message}",
-                             {"exchange_code": str(exc.code), "exchange_message": exc.exchange_message,
-                              "error": type(exc).__name__, "retryable": str(exc.retryable)})
-            return self._refuse(strategy, refused, exchange=True)
-        return self._accept(request, order, strategy)
-
-    async def _resolve(self, request: OrderRequest, strategy: str,
-                       cause: Exception) -> Accepted | Rejection:
-        """Find out whether an order with an unknown outcome exists; never re-send it."""
-        cid = request.client_order_id
-        last_error = _describe(cause)
-        for delay in self._resolve_delays:
-            await trio.sleep(delay)
-            try:
-                order = await self._rest.get_order(request.symbol, orig_client_order_id=cid)
-            except UnknownOrder:
-                refused = reject(RejectCode.EXCHANGE_REJECTED, request,
-                                 "EXCHANGE_REJECTED: outcome unknown; exchange has no such order",
-                                 {"error": type(cause).__name__, "cause": _describe(cause)})
-                return self._refuse(strategy, refused, exchange=True)
-            except (*_OUTCOME_UNKNOWN, ExchangeError) as exc:
-                last_error = _describe(exc)
-                log.warning("order.resolve_failed symbol=%s client_order_id=%s error=%s",
-                            request.symbol, cid, last_error)
-                continue
-            log.info("order.resolved symbol=%s client_order_id=%s order_id=%s",
-                     request.symbol, cid, order.order_id)
-            return self._accept(request, order, strategy)
-        # Still unknown: the intent stays "unknown" in the store for reconciliation.
-        # Not recorded as a rejection, because that would close the intent.
-        self._rejected[RejectCode.OUTCOME_UNKNOWN.value] += 1
-        log.error("order.rejected code=OUTCOME_UNKNOWN symbol=%s client_order_id=%s strategy=%s "
-                  "attempts=%d error=%s", request.symbol, cid, strategy,
-                  len(self._resolve_delays), last_error)
-        return reject(RejectCode.OUTCOME_UNKNOWN, request,
-                      f"OUTCOME_UNKNOWN: order state not known after {len(self._resolve_delays)} "
-                      f"queries; left to reconciliation (last error: {last_error})",
-                      {"attempts": str(len(self._resolve_delays)), "error": last_error})
-
-    def _accept(self, request: OrderRequest, order: RestOrder, strategy: str) -> Accepted:
-        cid = request.client_order_id
-        self._store.record_ack(cid, order)
-        self._accepted += 1
-        log.info("order.accepted symbol=%s client_order_id=%s strategy=%s order_id=%s status=%s",
-                 request.symbol, cid, strategy, order.order_id, order.status)
-        return Accepted(symbol=order.symbol, client_order_id=cid, order_id=order.order_id,
-                        status=order.status)
-
-    def _refuse(self, strategy: str, rejection: Rejection, *, exchange: bool) -> Rejection:
-        self._store.record_rejection(strategy, rejection.client_order_id, rejection.symbol,
-                                     rejection.code.value, rejection.reason, rejection.detail)
-        self._rejected[rejection.code.value] += 1
-        log.log(logging.WARNING if exchange else logging.INFO,
-                "order.rejected code=%s symbol=%s client_order_id=%s strategy=%s reason=%s",
-                rejection.code.value, rejection.symbol, rejection.client_order_id, strategy,
-                rejection.reason)
-        return rejection
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"

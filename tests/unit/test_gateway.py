@@ -340,18 +340,31 @@ async def test_cancel_stores_the_answer_under_the_orders_own_id():
     assert journal == [("cancel_order", "grid-1"), ("upsert_rest_order", "grid-1", "CANCELED", "cancel")]
 
 
-async def test_cancel_of_an_order_the_exchange_no_longer_knows():
+async def test_cancel_of_an_order_the_exchange_no_longer_knows_refreshes_it():
     gateway, rest, store, journal = make()
     rest.cancel_script = [UnknownOrder(-2011, "Unknown order sent.")]
+    rest.get_order_script = ["ok"]  # it filled meanwhile: the store learns its real state
     assert await gateway.cancel("BTCUSDT", "gone-1", strategy="grid") is False
-    assert journal == [("cancel_order", "gone-1")]
+    assert journal == [("cancel_order", "gone-1"), ("get_order", "gone-1"),
+                       ("upsert_rest_order", "gone-1", "NEW", "cancel")]
 
 
-async def test_cancel_propagates_other_errors():
+async def test_cancel_of_an_unknown_order_whose_refresh_fails_still_answers():
+    gateway, rest, store, journal = make()
+    rest.cancel_script = [UnknownOrder(-2011, "Unknown order sent.")]
+    rest.get_order_script = [TransportError("reset")]
+    assert await gateway.cancel("BTCUSDT", "gone-2", strategy="grid") is False
+    assert journal == [("cancel_order", "gone-2"), ("get_order", "gone-2")]
+
+
+async def test_cancel_failure_is_logged_and_answered_false(caplog):
     gateway, rest, store, journal = make()
     rest.cancel_script = [TransportError("reset")]
-    with pytest.raises(TransportError):
-        await gateway.cancel("BTCUSDT", "x", strategy="grid")
+    with caplog.at_level(logging.WARNING, logger="daemon.gateway"):
+        assert await gateway.cancel("BTCUSDT", "x", strategy="grid") is False
+    assert [r.getMessage() for r in caplog.records] == [
+        "order.cancel_failed symbol=BTCUSDT client_order_id=x strategy=grid error=reset"]
+    assert journal == [("cancel_order", "x")]
 
 
 async def test_update_exchange_info_changes_the_rules():

@@ -1,0 +1,128 @@
+"""Gathers the live state one validation needs (``daemon.filters.MarketInputs``).
+
+Why a provider: the filters are pure and take plain values, but the values
+live in different places: prices in the ``MarketCache`` (or an avgPrice
+source), open orders and balances in the store, unacknowledged orders in the
+gateway's ``InFlight``.  ``LiveMarketInputs.gather`` reads only what the
+symbol's compiled rules ``need`` (``SymbolRules.needs``), so a symbol without
+count filters never costs a database read per order.
+
+Counting open orders: every open order of the store (all symbols, for the
+EXCHANGE_* filters), plus the in-flight holds.  "Algo" = the four stop types;
+an order list = a distinct ``orderListId`` among open orders; an iceberg = an
+order whose stored row carries ``iceberg_qty > 0``, or whose client id this
+daemon sent with an icebergQty (``note_iceberg``): the store's order rows do
+not record icebergQty, so an iceberg placed elsewhere or before a restart is
+counted as a plain order.
+
+The position (MAX_POSITION): base free + locked + remaining quantity of open
+BUY orders on the symbol + in-flight BUY quantity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from daemon.filters import (
+    ALGO_TYPES,
+    AVERAGE_PRICE,
+    BOOK,
+    EXCHANGE_OPEN,
+    LAST_PRICE,
+    POSITION,
+    SYMBOL_OPEN,
+    MarketInputs,
+    OpenCounts,
+    SymbolRules,
+)
+from daemon.filters.base import CTX, ZERO
+from daemon.in_flight import InFlight
+from daemon.orders import Side
+
+__all__ = ["LiveMarketInputs"]
+
+_ALGO_NAMES = frozenset(kind.value for kind in ALGO_TYPES)
+
+PriceSource = Callable[[str], Decimal | None]
+
+
+class LiveMarketInputs:
+    """Builds ``MarketInputs`` for a symbol from callables and the in-flight holds.
+
+    * ``average_price(symbol)``: the exchange's average price (avgPrice endpoint
+      or a stream); ``last_price(symbol)``: the last trade.
+    * ``best_bid_ask(symbol) -> (bid, ask)``, either side None when unknown.
+    * ``open_orders()``: every open order (``store.orders(open_only=True)``);
+      None = counts unknown, and count filters then refuse (fail closed).
+    * ``balances() -> {asset: (free, locked)}``.
+    """
+
+    def __init__(self, *, average_price: PriceSource, last_price: PriceSource,
+                 best_bid_ask: Callable[[str], tuple[Decimal | None, Decimal | None]] | None,
+                 open_orders: Callable[[], Iterable] | None,
+                 balances: Callable[[], dict[str, tuple[Decimal, Decimal]]],
+                 in_flight: InFlight) -> None:
+        self._average_price = average_price
+        self._last_price = last_price
+        self._best_bid_ask = best_bid_ask
+        self._open_orders = open_orders
+        self._balances = balances
+        self._in_flight = in_flight
+        self._icebergs: set[str] = set()
+
+    def note_iceberg(self, client_order_id: str) -> None:
+        """Remember an iceberg this daemon sent (the store's rows do not say so)."""
+        self._icebergs.add(client_order_id)
+
+    def gather(self, rules: SymbolRules, side: Side) -> MarketInputs:
+        """The inputs ``rules`` need for an order on ``side``; the rest stay None."""
+        needs, symbol = rules.needs, rules.symbol
+        average = self._average_price(symbol) if AVERAGE_PRICE in needs else None
+        last = self._last_price(symbol) if LAST_PRICE in needs else None
+        bid = ask = None
+        if BOOK in needs and self._best_bid_ask is not None:
+            bid, ask = self._best_bid_ask(symbol)
+        symbol_open = exchange_open = position = None
+        wants_counts = SYMBOL_OPEN in needs or EXCHANGE_OPEN in needs
+        wants_position = POSITION in needs and side is Side.BUY
+        if (wants_counts or wants_position) and self._open_orders is not None:
+            orders = list(self._open_orders())
+            if wants_counts:
+                symbol_open, exchange_open = self._counts(orders, symbol)
+            if wants_position:
+                position = self._position(orders, rules)
+        return MarketInputs(average_price=average, last_price=last, best_bid=bid, best_ask=ask,
+                            symbol_open=symbol_open, exchange_open=exchange_open, position=position)
+
+    def _counts(self, orders: list, symbol: str) -> tuple[OpenCounts, OpenCounts]:
+        here = [0, 0, 0]
+        everywhere = [0, 0, 0]
+        lists_here: set[int] = set()
+        lists_everywhere: set[tuple[str, int]] = set()
+        for order in orders:
+            kinds = (1, order.type in _ALGO_NAMES, self._is_iceberg(order))
+            for index, flag in enumerate(kinds):
+                everywhere[index] += flag
+                if order.symbol == symbol:
+                    here[index] += flag
+            if order.order_list_id >= 0:
+                lists_everywhere.add((order.symbol, order.order_list_id))
+                if order.symbol == symbol:
+                    lists_here.add(order.order_list_id)
+        stored_here = OpenCounts(*here, len(lists_here))
+        stored_everywhere = OpenCounts(*everywhere, len(lists_everywhere))
+        return (stored_here.plus(self._in_flight.counts(symbol)),
+                stored_everywhere.plus(self._in_flight.counts()))
+
+    def _is_iceberg(self, order) -> bool:
+        iceberg = getattr(order, "iceberg_qty", None)
+        return bool(iceberg and iceberg > 0) or order.client_order_id in self._icebergs
+
+    def _position(self, orders: list, rules: SymbolRules) -> Decimal:
+        free, locked = self._balances().get(rules.base_asset, (ZERO, ZERO))
+        position = CTX.add(free, locked)
+        for order in orders:
+            if order.symbol == rules.symbol and order.side == Side.BUY.value:
+                position = CTX.add(position, CTX.subtract(order.quantity, order.executed_qty))
+        return CTX.add(position, self._in_flight.buy_quantity(rules.symbol))
