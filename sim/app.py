@@ -72,10 +72,11 @@ def build_app(exchange: Exchange, listen_keys: ListenKeys, router: StreamRouter)
 
 
 async def run_market(exchange: Exchange, interval_s: float) -> None:
-    """Drive the synthetic participants until cancelled."""
+    """Drive the synthetic participants until cancelled (idle while the market is paused)."""
     while True:
         await trio.sleep(interval_s)
-        exchange.step()
+        if not exchange.market_paused:
+            exchange.step()
 
 
 async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNORED) -> None:

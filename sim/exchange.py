@@ -83,6 +83,7 @@ class Exchange:
         self._trade_ids = dict.fromkeys(self.specs, 0)
         self._ids = random.Random(f"tradingd-sim-client-ids:{config.seed}")
         self._tops: dict[str, object] = {}
+        self.market_paused = False
         self.market = SyntheticMarket(self, config)
         if seed_liquidity:  # tests of the matching rules start from empty books
             self.market.seed_books()
@@ -101,6 +102,13 @@ class Exchange:
     def step(self) -> None:
         """One round of the synthetic participants on every symbol (tests call it directly)."""
         self.market.step()
+
+    def pause_market(self) -> None:
+        """Stop the background participants (``step()`` still works): the book holds still."""
+        self.market_paused = True
+
+    def resume_market(self) -> None:
+        self.market_paused = False
 
     # ---------------------------------------------------------------- REST API
 
