@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket
 from sim.config import SimConfig
 from sim.errors import SimApiError
 from sim.exchange import Exchange
-from sim.rest import RestApi, api_error
+from sim.rest import RestApi, api_error, internal_error
 from sim.streams import StreamRouter
 from sim.userdata import ListenKeys, run_expiry
 
@@ -68,7 +68,8 @@ def build_app(exchange: Exchange, listen_keys: ListenKeys, router: StreamRouter)
         WebSocketRoute("/ws", bare_stream),
         WebSocketRoute("/stream", combined_stream),
     ]
-    return Starlette(routes=routes, exception_handlers={SimApiError: api_error})
+    return Starlette(routes=routes,
+                     exception_handlers={SimApiError: api_error, Exception: internal_error})
 
 
 async def run_market(exchange: Exchange, interval_s: float) -> None:

@@ -162,3 +162,10 @@ async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.SimApiError)
     log.info("rest.error path=%s code=%d", request.url.path, exc.code)
     return JSONResponse(exc.payload(), status_code=exc.http_status)
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A simulator bug: answer like Binance's 5xx (-1000, outcome unknown) and log it loudly."""
+    log.error("rest.internal_error path=%s error=%r", request.url.path, exc)
+    failure = errors.unknown_error()
+    return JSONResponse(failure.payload(), status_code=failure.http_status)

@@ -238,3 +238,14 @@ async def test_user_events_survive_a_burst_in_order(sim, client):
                     reports.append(message)
     assert [r["i"] for r in reports] == placed
     assert [r["c"] for r in reports] == [f"burst-{n}" for n in range(25)]
+
+
+async def test_a_simulator_bug_answers_500_with_code_minus_1000(sim, client):
+    def broken(account):
+        raise ZeroDivisionError("simulated bug")
+
+    sim.exchange.account_info = broken
+    answer = await client.get(f"/api/v3/account?{signed(sim.api_secret, {})}")
+    assert answer.status_code == 500
+    assert answer.json()["code"] == -1000
+    assert (await client.get("/api/v3/ping")).status_code == 200  # the server lives on
