@@ -18,7 +18,7 @@ import msgspec
 from daemon import filters
 from daemon.errors import TradingdError
 from daemon.market import MarketCache
-from daemon.orders import Accepted, OrderRequest, Rejection, Side
+from daemon.orders import Accepted, ListAccepted, OcoRequest, OrderRequest, Rejection, Side
 from daemon.venues.binance.models import SymbolInfo
 
 
@@ -26,6 +26,9 @@ class OrderGateway(Protocol):
     """The part of ``daemon.gateway.Gateway`` a context uses."""
 
     async def submit(self, request: OrderRequest, *, strategy: str) -> Accepted | Rejection: ...
+
+    # Also used when the gateway offers them: submit(..., adjust=True), submit_oco,
+    # symbol_rules(symbol) and in_flight_count(strategy) (daemon.gateway.Gateway has all).
 
     async def cancel(self, symbol: str, client_order_id: str, *, strategy: str) -> bool: ...
 
@@ -58,14 +61,30 @@ class StrategyContext:
 
     # ------------------------------------------------------------------ orders
 
-    async def submit(self, request: OrderRequest) -> Accepted | Rejection:
+    async def submit(self, request: OrderRequest, *, adjust: bool = False) -> Accepted | Rejection:
         """Send an order as this strategy.  A refusal is returned, and also delivered
         to this strategy's ``on_order_rejected`` so refusal handling can live in one place.
+
+        ``adjust=True`` lets the gateway move price, stopPrice and quantities onto
+        the symbol's grids first (never more aggressive, never larger);
+        ``Accepted.adjustments`` says what changed.
         """
-        result = await self._gateway.submit(request, strategy=self.name)
+        if adjust:
+            result = await self._gateway.submit(request, strategy=self.name, adjust=True)
+        else:
+            result = await self._gateway.submit(request, strategy=self.name)
+        self._route_rejection(result)
+        return result
+
+    async def submit_oco(self, request: OcoRequest) -> ListAccepted | Rejection:
+        """Send an OCO pair as this strategy (see ``daemon.orders.OcoRequest``)."""
+        result = await self._gateway.submit_oco(request, strategy=self.name)
+        self._route_rejection(result)
+        return result
+
+    def _route_rejection(self, result: object) -> None:
         if isinstance(result, Rejection) and self._dispatcher is not None:
             self._dispatcher.publish_to(self._plugin_name, "on_order_rejected", rejection=result)
-        return result
 
     async def cancel(self, symbol: str, client_order_id: str) -> bool:
         """Cancel one of this strategy's orders; False when the exchange no longer knows it."""
@@ -76,6 +95,17 @@ class StrategyContext:
         wanted = None if symbol is None else symbol.upper()
         return [order for order in self._store.orders(symbol=wanted, open_only=True)
                 if order.strategy == self.name]
+
+    def in_flight_count(self) -> int:
+        """This strategy's orders sent but not yet answered (not yet among ``open_orders``)."""
+        counter = getattr(self._gateway, "in_flight_count", None)
+        return counter(self.name) if counter is not None else 0
+
+    def fills(self, symbol: str | None = None, since_ms: int | None = None) -> list:
+        """This strategy's fills (``state.FillRecord``), optionally since an exchange time."""
+        wanted = None if symbol is None else symbol.upper()
+        return [fill for fill in self._store.fills(symbol=wanted, since_ms=since_ms)
+                if fill.strategy == self.name]
 
     # ----------------------------------------------------------------- account
 
@@ -94,6 +124,10 @@ class StrategyContext:
     def mid_price(self, symbol: str) -> Decimal | None:
         return self._market.mid_price(symbol)
 
+    def market_age(self, symbol: str) -> float | None:
+        """Seconds since any market data for ``symbol`` arrived; None if never (risk: stale data)."""
+        return self._market.age(symbol)
+
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
         """The exchange's trading rules for ``symbol`` (filters, precisions, order types)."""
         return self._gateway.symbol_info(symbol.upper())
@@ -108,7 +142,8 @@ class StrategyContext:
         """
         if price is not None and side is None:
             raise TradingdError("quantize: a price needs a side (BUY rounds down, SELL up)")
-        info = self.symbol_info(symbol)
+        compiled = getattr(self._gateway, "symbol_rules", None)
+        info = compiled(symbol.upper()) if compiled is not None else self.symbol_info(symbol)
         if info is None:
             return Quantized(price=price, quantity=quantity)
         return Quantized(
