@@ -213,10 +213,13 @@ class Exchange:
         if owner is not None:
             owner.lock(self._lock_asset(spec, req.side), reserve)  # may refuse: nothing changed yet
         if req.time_in_force == "FOK" and sum((m.qty for m in matches), ZERO) < (req.quantity or ZERO):
-            matches = []
+            matches = []  # all or nothing
         order = self._new_order(owner, spec, req, matches, reserve, now)
-        if not matches and order.order_type != "MARKET" and order.time_in_force == "GTC":
-            book.add(order)  # rests at once, so its NEW report says it is working ("w")
+        planned = sum((m.qty for m in matches), ZERO)
+        if order.order_type != "MARKET" and order.time_in_force == "GTC" and planned < order.orig_qty:
+            # It will rest: put it on its own side now (the plan takes from the other side
+            # only), so that its NEW and TRADE reports say it is working ("w": true).
+            book.add(order)
         self._report(order, "NEW", now)
         fills = [self._execute(spec, book, order, match, now) for match in matches]
         self._finish_taker(spec, book, order, now)

@@ -289,3 +289,15 @@ def test_request_grammar_errors():
         with pytest.raises(errors.SimApiError) as refused:
             parse_new_order(params)
         assert refused.value.code == code, params
+
+
+def test_an_order_that_rests_after_a_partial_fill_reports_working(ex):
+    log = Collector()
+    ex.hub.subscribe(user_topic(user(ex).account_id), log)
+    ex.place_order(maker(ex), order(side="SELL", quantity="0.01", price="30000.00"))
+    ex.place_order(user(ex), order(side="BUY", quantity="0.03", price="30000.00"))
+    reports = log.payloads("executionReport")
+    assert [(r["x"], r["X"], r["w"]) for r in reports] == [
+        ("NEW", "NEW", True), ("TRADE", "PARTIALLY_FILLED", True)]
+    assert ex.depth("BTCUSDT", 5)["bids"] == [["30000.00000000", "0.02000000"]]
+    assert bal(user(ex), "USDT") == (D("10000") - D("900"), D("600"))
