@@ -16,15 +16,9 @@ from pathlib import Path
 import click
 import trio
 
+from daemon.cli_common import config_option
+from daemon.cli_state import STATE_COMMANDS
 from daemon.errors import TradingdError
-
-DEFAULT_CONFIG = "config.toml"
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=lambda: os.environ.get("TRADINGD_CONFIG", DEFAULT_CONFIG), show_default="$TRADINGD_CONFIG or config.toml",
-    help="Path of the TOML configuration.")
-
 
 def _load(config_path: Path):
     from daemon.config import load_config
@@ -163,15 +157,8 @@ def sim(host: str, port: int, seed: int, time_factor: float) -> None:
     trio.run(serve)
 
 
-def _attach_state_views() -> None:
-    # Imported here: daemon.cli_state imports ``config_option`` from this module.
-    from daemon.cli_state import STATE_COMMANDS
-
-    for command in STATE_COMMANDS:
-        main.add_command(command)
-
-
-_attach_state_views()
+for _command in STATE_COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

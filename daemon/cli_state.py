@@ -29,7 +29,7 @@ from typing import Any
 
 import click
 
-from daemon.cli import config_option
+from daemon.cli_common import config_option
 from daemon.errors import TradingdError
 from daemon.tables import render_table
 
