@@ -9,7 +9,6 @@ never a traceback.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
