@@ -19,6 +19,7 @@ from daemon.errors import (
 from daemon.gateway import Gateway, GatewayStats, order_params
 from daemon.orders import Accepted, OrderRequest, OrderType, RejectCode, Rejection, Side, TimeInForce
 from daemon.venues.binance.models import ExchangeInfo, RestOrder, SymbolInfo
+from gateway_fakes import FakeRest, FakeStore, Journal
 
 FILTERS = (
     {"filterType": "PRICE_FILTER", "minPrice": "0.01000000", "maxPrice": "1000000.00000000",
@@ -31,71 +32,6 @@ BTCUSDT = SymbolInfo(symbol="BTCUSDT", status="TRADING", base_asset="BTC", quote
                      order_types=("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT"),
                      filters=FILTERS)
 INFO = ExchangeInfo(symbols=(BTCUSDT,))
-
-
-class Journal(list):
-    """Calls to the fake REST client and the fake store, in the order they happened."""
-
-
-class FakeStore:
-    def __init__(self, journal: Journal, *, fail_intent: bool = False) -> None:
-        self.journal = journal
-        self.fail_intent = fail_intent
-
-    def record_intent(self, client_order_id, strategy, symbol, request):
-        if self.fail_intent:
-            raise StateError("disk full")
-        self.journal.append(("record_intent", client_order_id, strategy, symbol, dict(request)))
-
-    def record_ack(self, client_order_id, order):
-        self.journal.append(("record_ack", client_order_id, order.order_id))
-
-    def record_send_error(self, client_order_id, error, outcome_unknown):
-        self.journal.append(("record_send_error", client_order_id, outcome_unknown))
-
-    def record_rejection(self, strategy, client_order_id, symbol, code, reason, detail):
-        self.journal.append(("record_rejection", strategy, client_order_id, symbol, code, reason, dict(detail)))
-
-    def upsert_rest_order(self, order, source="reconcile"):
-        self.journal.append(("upsert_rest_order", order.client_order_id, order.status, source))
-
-
-class FakeRest:
-    """Answers from scripted lists; an exception in a script is raised instead of returned."""
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        self.new_order_script: list = []
-        self.get_order_script: list = []
-        self.cancel_script: list = []
-        self.gate: trio.Event | None = None  # when set, new_order waits for it
-        self.entered = trio.Event()
-
-    async def new_order(self, params):
-        self.journal.append(("new_order", params["newClientOrderId"], dict(params)))
-        self.entered.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        return self._answer(self.new_order_script, params)
-
-    async def get_order(self, symbol, *, order_id=None, orig_client_order_id=None):
-        self.journal.append(("get_order", orig_client_order_id))
-        return self._answer(self.get_order_script, {"symbol": symbol, "newClientOrderId": orig_client_order_id})
-
-    async def cancel_order(self, symbol, *, order_id=None, orig_client_order_id=None):
-        self.journal.append(("cancel_order", orig_client_order_id))
-        item = self.cancel_script.pop(0)
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    @staticmethod
-    def _answer(script, params):
-        item = script.pop(0) if script else "ok"
-        if isinstance(item, BaseException):
-            raise item
-        return RestOrder(symbol=params["symbol"], order_id=4242, client_order_id=params["newClientOrderId"],
-                         status="NEW")
 
 
 def make(balances=None, reference=D("60000")):
