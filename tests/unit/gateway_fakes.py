@@ -101,10 +101,11 @@ class FakeRest:
 
 
 def open_order(symbol="BTCUSDT", *, type="LIMIT", side="BUY", quantity="1", executed="0",
-               cid="open-1", order_list_id=-1):
+               cid="open-1", order_list_id=-1, strategy="grid"):
     """An open ``state.OrderRecord`` look-alike with the fields the gateway counts."""
     from decimal import Decimal
 
     return SimpleNamespace(symbol=symbol, type=type, side=side, quantity=Decimal(quantity),
                            executed_qty=Decimal(executed), client_order_id=cid,
-                           order_list_id=order_list_id, price=Decimal("1"), stop_price=Decimal("0"))
+                           order_list_id=order_list_id, price=Decimal("1"), stop_price=Decimal("0"),
+                           strategy=strategy)
