@@ -139,7 +139,7 @@ async def open_stream_connection(url: str, *, message_queue_size: int = DEFAULT_
             finally:
                 # A polite close frame, except when cancelled: shutdown must not wait
                 # on a peer; the TCP stream is closed below either way.
-                if not isinstance(body_error, trio.Cancelled):
+                if not _only_cancelled(body_error):
                     with trio.move_on_after(close_timeout_s) as closing:
                         closing.shield = True
                         await ws.aclose()
@@ -180,6 +180,13 @@ def _raise_single(group: BaseExceptionGroup, body_error: BaseException | None) -
         raise chosen
     finally:
         chosen.__context__ = context
+
+
+def _only_cancelled(exc: BaseException | None) -> bool:
+    """True for ``Cancelled``, or a group holding nothing else (a nursery being cancelled)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(isinstance(leaf, trio.Cancelled) for leaf in _leaves(exc))
+    return isinstance(exc, trio.Cancelled)
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
