@@ -23,7 +23,6 @@ import enum
 import json
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import httpx
