@@ -288,7 +288,9 @@ class Gateway:
             return self._unknown_symbol(request), None
         refused = self._check_client_ids(request, [request.client_order_id or ""])
         if refused is None:
-            refused = filters.validate(rules, request, self._inputs.gather(rules, request.side))
+            adding = filters.additions(request)
+            market = self._inputs.gather(rules, request.side, adding)
+            refused = filters.validate(rules, request, market, adding=adding)
         if refused is not None:
             return refused, None
         asset, amount = requirement(rules, request, self._reference_price(request.symbol))
@@ -351,7 +353,8 @@ class Gateway:
                              "INVALID_PARAMETERS: the list, limit and stop client ids of an OCO must differ",
                              {"parameter": "listClientOrderId", "ids": ",".join(ids)})
         if refused is None:
-            refused = filters.validate_oco(rules, oco, self._inputs.gather(rules, Side(oco.side)))
+            market = self._inputs.gather(rules, oco.side, filters.oco_additions(oco))
+            refused = filters.validate_oco(rules, oco, market)
         if refused is not None:
             return refused, None
         asset, amount = oco_requirement(rules, oco)

@@ -22,7 +22,7 @@ BUY orders on the symbol + in-flight BUY quantity.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from daemon.filters import (
     ALGO_TYPES,
@@ -43,6 +43,8 @@ from daemon.orders import Side
 __all__ = ["LiveMarketInputs"]
 
 _ALGO_NAMES = frozenset(kind.value for kind in ALGO_TYPES)
+_BUY = Side.BUY.value
+_EVERY_KIND = OpenCounts(1, 1, 1, 1)
 
 PriceSource = Callable[[str], Decimal | None]
 
@@ -75,8 +77,13 @@ class LiveMarketInputs:
         """Remember an iceberg this daemon sent (the store's rows do not say so)."""
         self._icebergs.add(client_order_id)
 
-    def gather(self, rules: SymbolRules, side: Side) -> MarketInputs:
-        """The inputs ``rules`` need for an order on ``side``; the rest stay None."""
+    def gather(self, rules: SymbolRules, side: Side, adding: OpenCounts = _EVERY_KIND) -> MarketInputs:
+        """The inputs ``rules`` need for an order on ``side`` adding ``adding``; the rest stay None.
+
+        Open orders are counted only for the kinds the order adds (a plain
+        LIMIT order never asks how many stop orders are open): the count
+        filters ignore a kind the order does not add, so the others stay 0.
+        """
         needs, symbol = rules.needs, rules.symbol
         average = self._average_price(symbol) if AVERAGE_PRICE in needs else None
         last = self._last_price(symbol) if LAST_PRICE in needs else None
@@ -84,45 +91,36 @@ class LiveMarketInputs:
         if BOOK in needs and self._best_bid_ask is not None:
             bid, ask = self._best_bid_ask(symbol)
         symbol_open = exchange_open = position = None
-        wants_counts = SYMBOL_OPEN in needs or EXCHANGE_OPEN in needs
+        wants_here, wants_everywhere = SYMBOL_OPEN in needs, EXCHANGE_OPEN in needs
         wants_position = POSITION in needs and side is Side.BUY
-        if (wants_counts or wants_position) and self._open_orders is not None:
-            orders = list(self._open_orders())
-            if wants_counts:
-                symbol_open, exchange_open = self._counts(orders, symbol)
+        if (wants_here or wants_everywhere or wants_position) and self._open_orders is not None:
+            orders = self._open_orders()
+            if not isinstance(orders, list):
+                orders = list(orders)
+            mine = [order for order in orders if order.symbol == symbol]
+            if wants_here:
+                symbol_open = self._count(mine, adding).plus(self._in_flight.counts(symbol))
+            if wants_everywhere:
+                exchange_open = self._count(orders, adding).plus(self._in_flight.counts())
             if wants_position:
-                position = self._position(orders, rules)
+                position = self._position(mine, rules)
         return MarketInputs(average_price=average, last_price=last, best_bid=bid, best_ask=ask,
                             symbol_open=symbol_open, exchange_open=exchange_open, position=position)
 
-    def _counts(self, orders: list, symbol: str) -> tuple[OpenCounts, OpenCounts]:
-        here = [0, 0, 0]
-        everywhere = [0, 0, 0]
-        lists_here: set[int] = set()
-        lists_everywhere: set[tuple[str, int]] = set()
-        for order in orders:
-            kinds = (1, order.type in _ALGO_NAMES, self._is_iceberg(order))
-            for index, flag in enumerate(kinds):
-                everywhere[index] += flag
-                if order.symbol == symbol:
-                    here[index] += flag
-            if order.order_list_id >= 0:
-                lists_everywhere.add((order.symbol, order.order_list_id))
-                if order.symbol == symbol:
-                    lists_here.add(order.order_list_id)
-        stored_here = OpenCounts(*here, len(lists_here))
-        stored_everywhere = OpenCounts(*everywhere, len(lists_everywhere))
-        return (stored_here.plus(self._in_flight.counts(symbol)),
-                stored_everywhere.plus(self._in_flight.counts()))
+    def _count(self, orders: list, adding: OpenCounts) -> OpenCounts:
+        """Open orders by kind, counting only the kinds ``adding`` is non-zero for."""
+        algo = sum(1 for order in orders if order.type in _ALGO_NAMES) if adding.algo else 0
+        iceberg = sum(1 for order in orders if self._is_iceberg(order)) if adding.iceberg else 0
+        lists = len({(order.symbol, order.order_list_id) for order in orders
+                     if order.order_list_id >= 0}) if adding.lists else 0
+        return OpenCounts(len(orders) if adding.orders else 0, algo, iceberg, lists)
 
     def _is_iceberg(self, order) -> bool:
         iceberg = getattr(order, "iceberg_qty", None)
         return bool(iceberg and iceberg > 0) or order.client_order_id in self._icebergs
 
-    def _position(self, orders: list, rules: SymbolRules) -> Decimal:
+    def _position(self, mine: list, rules: SymbolRules) -> Decimal:
         free, locked = self._balances().get(rules.base_asset, (ZERO, ZERO))
-        position = CTX.add(free, locked)
-        for order in orders:
-            if order.symbol == rules.symbol and order.side == Side.BUY.value:
-                position = CTX.add(position, CTX.subtract(order.quantity, order.executed_qty))
-        return CTX.add(position, self._in_flight.buy_quantity(rules.symbol))
+        with localcontext(CTX):  # exact arithmetic; plain operators are the fast path
+            to_buy = sum([order.quantity - order.executed_qty for order in mine if order.side == _BUY], ZERO)
+            return free + locked + to_buy + self._in_flight.buy_quantity(rules.symbol)

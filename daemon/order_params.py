@@ -16,10 +16,10 @@ __all__ = ["oco_leg_params", "oco_params", "order_params"]
 
 def order_params(request: OrderRequest) -> dict[str, str]:
     """The ``POST /api/v3/order`` parameters (RESULT response: status and fills totals)."""
-    params = {"symbol": request.symbol, "side": Side(request.side).value,
-              "type": OrderType(request.type).value}
+    params = {"symbol": request.symbol, "side": Side(request.side)._value_,
+              "type": OrderType(request.type)._value_}
     if request.time_in_force is not None:
-        params["timeInForce"] = TimeInForce(request.time_in_force).value
+        params["timeInForce"] = TimeInForce(request.time_in_force)._value_
     for wire, value in (("quantity", request.quantity), ("price", request.price),
                         ("quoteOrderQty", request.quote_order_qty), ("stopPrice", request.stop_price),
                         ("icebergQty", request.iceberg_qty)):

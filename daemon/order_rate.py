@@ -49,6 +49,7 @@ class OrderWindow:
     seconds: float = 0.0
     _buckets: deque[tuple[int, int]] = field(default_factory=deque)  # (bucket index, orders)
     _width: float = 0.0
+    _total: int = 0  # sum of the buckets' orders, kept as they come and go
 
     def __post_init__(self) -> None:
         self.seconds = float(_INTERVAL_SECONDS[self.interval] * self.interval_num)
@@ -67,8 +68,8 @@ class OrderWindow:
         oldest = self._index(now_s) - BUCKETS
         buckets = self._buckets
         while buckets and buckets[0][0] < oldest:
-            buckets.popleft()
-        return sum(count for _, count in buckets)
+            self._total -= buckets.popleft()[1]
+        return self._total
 
     def add(self, now_s: float, count: int) -> None:
         index = self._index(now_s)
@@ -76,11 +77,15 @@ class OrderWindow:
             self._buckets[-1] = (index, self._buckets[-1][1] + count)
         else:
             self._buckets.append((index, count))
+        self._total += count
+
+    def adopt(self, other: OrderWindow) -> None:
+        """Take over ``other``'s counted orders (a window of the same length, new limit)."""
+        self._buckets, self._total = other._buckets, other._total
 
     def retry_after(self, now_s: float, needed: int) -> float:
         """Seconds until ``needed`` more orders fit (at least one bucket's width)."""
-        self.used(now_s)
-        total = sum(count for _, count in self._buckets)
+        total = self.used(now_s)
         for index, count in self._buckets:
             total -= count
             if total + needed <= self.limit:
@@ -128,7 +133,7 @@ class OrderRateBudget:
         for window in fresh:
             old = by_length.get(window.seconds)
             if old is not None:
-                window._buckets = old._buckets
+                window.adopt(old)
         self._windows = fresh
 
     def try_acquire(self, now_s: float, count: int = 1) -> Rejection | None:

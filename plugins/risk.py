@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from daemon.risk_settings import RiskSettings
 __all__ = ["RiskLimits", "RiskSettings"]
 
 _BPS = Decimal(10_000)
+_DAY_S = 86_400
 
 
 def _show(value: Decimal) -> str:
@@ -66,6 +66,40 @@ def _open_notional(order: Any, last: Decimal | None) -> Decimal:
     return (order.quantity - order.executed_qty) * (price or Decimal(0))
 
 
+class _View:
+    """One order's view of the strategy: each read made once, however many limits use it."""
+
+    __slots__ = ("ctx", "_open", "_prices")
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self._open: list | None = None
+        self._prices: dict[str, Decimal | None] = {}
+
+    @property
+    def name(self) -> str:
+        return self.ctx.name
+
+    def open_orders(self) -> list:
+        if self._open is None:
+            self._open = self.ctx.open_orders()
+        return self._open
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        if symbol not in self._prices:
+            self._prices[symbol] = self.ctx.last_price(symbol)
+        return self._prices[symbol]
+
+    def market_age(self, symbol: str) -> float | None:
+        return self.ctx.market_age(symbol)
+
+    def in_flight_count(self) -> int:
+        return self.ctx.in_flight_count()
+
+    def fills(self, since_ms: int) -> list:
+        return self.ctx.fills(since_ms=since_ms)
+
+
 class RiskLimits:
     """The ``check_order`` plugin; register an instance (``pm.register(RiskLimits(...), "risk")``)."""
 
@@ -84,24 +118,25 @@ class RiskLimits:
 
     @hookimpl
     def check_order(self, ctx: Any, request: OrderRequest) -> Rejection | None:
+        view = _View(ctx)
         for check in self._checks:
-            refused = check(ctx, request)
+            refused = check(view, request)
             if refused is not None:
                 return refused
         return None
 
     # ------------------------------------------------------------ the limits
 
-    def _kill_switch(self, ctx: Any, request: OrderRequest) -> Rejection | None:
+    def _kill_switch(self, view: _View, request: OrderRequest) -> Rejection | None:
         path = self.settings.kill_switch_file
         if not path.exists():
             return None
         return _refuse(RejectCode.KILL_SWITCH, request,
                        f"kill switch {path} is on: every new order is refused", {"file": path})
 
-    def _stale(self, ctx: Any, request: OrderRequest) -> Rejection | None:
+    def _stale(self, view: _View, request: OrderRequest) -> Rejection | None:
         limit = self.settings.max_data_age_s
-        age = ctx.market_age(request.symbol)
+        age = view.market_age(request.symbol)
         if age is not None and age <= limit:
             return None
         seen = "no market data yet" if age is None else f"last market data {age:.1f} s old"
@@ -109,11 +144,11 @@ class RiskLimits:
                        f"{request.symbol}: {seen}, max_data_age_s is {limit:g}",
                        {"max_data_age_s": f"{limit:g}", "age_s": "none" if age is None else f"{age:.3f}"})
 
-    def _price_band(self, ctx: Any, request: OrderRequest) -> Rejection | None:
+    def _price_band(self, view: _View, request: OrderRequest) -> Rejection | None:
         if request.price is None:
             return None  # MARKET and stop-market orders trade at the market, not at a chosen price
         band = self.settings.price_band_bps
-        last = ctx.last_price(request.symbol)
+        last = view.last_price(request.symbol)
         if last is None or last <= 0:
             return _refuse(RejectCode.PRICE_BAND, request,
                            f"no last trade price of {request.symbol} to check price {_show(request.price)} "
@@ -127,9 +162,9 @@ class RiskLimits:
                        {"price_band_bps": band, "price": request.price, "last_price": last,
                         "deviation_bps": deviation.quantize(Decimal("0.1"))})
 
-    def _order_notional(self, ctx: Any, request: OrderRequest) -> Rejection | None:
+    def _order_notional(self, view: _View, request: OrderRequest) -> Rejection | None:
         limit = self.settings.max_order_notional
-        notional = _order_notional(request, ctx.last_price(request.symbol))
+        notional = _order_notional(request, view.last_price(request.symbol))
         if notional is None:
             return _refuse(RejectCode.MAX_ORDER_NOTIONAL, request,
                            f"cannot value the order without a last price of {request.symbol}",
@@ -140,36 +175,35 @@ class RiskLimits:
                        f"order notional {_show(notional)} is above max_order_notional {_show(limit)}",
                        {"max_order_notional": limit, "notional": notional})
 
-    def _open_orders(self, ctx: Any, request: OrderRequest) -> Rejection | None:
+    def _open_orders(self, view: _View, request: OrderRequest) -> Rejection | None:
         limit = self.settings.max_open_orders
-        current = len(ctx.open_orders()) + ctx.in_flight_count()
+        current = len(view.open_orders()) + view.in_flight_count()
         if current + 1 <= limit:
             return None
         return _refuse(RejectCode.MAX_OPEN_ORDERS, request,
-                       f"strategy {ctx.name} has {current} open orders (in flight included); "
+                       f"strategy {view.name} has {current} open orders (in flight included); "
                        f"max_open_orders is {limit}",
-                       {"max_open_orders": limit, "open": current, "strategy": ctx.name})
+                       {"max_open_orders": limit, "open": current, "strategy": view.name})
 
-    def _daily_notional(self, ctx: Any, request: OrderRequest) -> Rejection | None:
+    def _daily_notional(self, view: _View, request: OrderRequest) -> Rejection | None:
         limit = self.settings.max_daily_notional
-        last = ctx.last_price(request.symbol)
+        last = view.last_price(request.symbol)
         this = _order_notional(request, last)
         if this is None:
             return _refuse(RejectCode.MAX_DAILY_NOTIONAL, request,
                            f"cannot value the order without a last price of {request.symbol}",
                            {"max_daily_notional": limit})
-        now = datetime.fromtimestamp(self._clock(), tz=timezone.utc)
-        midnight_ms = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
-        traded = sum((fill.quote_qty for fill in ctx.fills(since_ms=midnight_ms)), Decimal(0))
-        pending = sum((_open_notional(order, ctx.last_price(order.symbol)) for order in ctx.open_orders()),
+        midnight_ms = int(self._clock() // _DAY_S) * _DAY_S * 1000  # POSIX days start at 00:00 UTC
+        traded = sum([fill.quote_qty for fill in view.fills(since_ms=midnight_ms)], Decimal(0))
+        pending = sum([_open_notional(order, view.last_price(order.symbol)) for order in view.open_orders()],
                       Decimal(0))
         total = traded + pending + this
         if total <= limit:
             return None
         return _refuse(RejectCode.MAX_DAILY_NOTIONAL, request,
-                       f"strategy {ctx.name} traded {_show(traded)} today (UTC) with {_show(pending)} "
+                       f"strategy {view.name} traded {_show(traded)} today (UTC) with {_show(pending)} "
                        f"open; this order's {_show(this)} makes {_show(total)}, above max_daily_notional "
                        f"{_show(limit)}",
                        {"max_daily_notional": limit, "traded": traded, "open": pending, "order": this,
-                        "strategy": ctx.name})
+                        "strategy": view.name})
 

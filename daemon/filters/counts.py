@@ -56,6 +56,9 @@ class OpenOrderLimit(Filter):
         return cls(filter_type, key, _KIND_INDEX[kind], exchange_wide, words, integer(spec, key),
                    frozenset({EXCHANGE_OPEN if exchange_wide else SYMBOL_OPEN}))
 
+    def relevant(self, kind, side, iceberg: bool, trailing: bool, adding: OpenCounts) -> bool:
+        return adding[self.kind] > 0
+
     def check(self, request: OrderRequest, market: MarketInputs, adding: OpenCounts) -> Rejection | None:
         added = adding[self.kind]
         if added == 0:

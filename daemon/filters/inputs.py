@@ -86,7 +86,7 @@ _ONE_ALGO = OpenCounts(1, 1, 0, 0)
 
 def additions(request: OrderRequest) -> OpenCounts:
     """How many open orders of each kind ``request`` adds once placed."""
-    iceberg = request.iceberg_qty is not None and request.iceberg_qty > 0
+    iceberg = isinstance(request.iceberg_qty, Decimal) and request.iceberg_qty > 0
     if request.type in ALGO_TYPES:
         return OpenCounts(1, 1, 1, 0) if iceberg else _ONE_ALGO
     return OpenCounts(1, 0, 1, 0) if iceberg else _ONE_ORDER

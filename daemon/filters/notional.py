@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from daemon.filters.base import ALGO_TYPES, CTX, Filter, flag, integer, number, reject, show
+from daemon.filters.base import ALGO_TYPES, Filter, flag, integer, number, reject, show
 from daemon.filters.inputs import AVERAGE_PRICE, LAST_PRICE, MarketInputs
 from daemon.orders import OrderRequest, OrderType, RejectCode, Rejection
 
@@ -53,20 +53,24 @@ def notionals(request: OrderRequest, reference_price: Decimal | None) -> list[Te
             return []
         if reference_price is None:
             return None
-        return [("average price", reference_price, "quantity", qty, CTX.multiply(reference_price, qty))]
+        return [("average price", reference_price, "quantity", qty, reference_price * qty)]
     terms: list[Term] = []
     if qty is None:
         return terms
     price = request.price
     if price is not None:
-        terms.append(("price", price, "quantity", qty, CTX.multiply(price, qty)))
+        terms.append(("price", price, "quantity", qty, price * qty))
     if request.stop_price is not None and request.type in ALGO_TYPES:
-        terms.append(("stopPrice", request.stop_price, "quantity", qty,
-                      CTX.multiply(request.stop_price, qty)))
+        terms.append(("stopPrice", request.stop_price, "quantity", qty, request.stop_price * qty))
     if request.iceberg_qty is not None and price is not None:
-        terms.append(("price", price, "icebergQty", request.iceberg_qty,
-                      CTX.multiply(price, request.iceberg_qty)))
+        terms.append(("price", price, "icebergQty", request.iceberg_qty, price * request.iceberg_qty))
     return terms
+
+
+def _plain(request: OrderRequest) -> bool:
+    """A priced order with a quantity and no stop or iceberg term: its only notional is price * qty."""
+    return (request.price is not None and request.quantity is not None and request.stop_price is None
+            and request.iceberg_qty is None)
 
 
 def _minutes(spec: Mapping) -> int:
@@ -103,6 +107,8 @@ class MinNotional(Filter):
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
         if request.type is OrderType.MARKET and not self.apply_to_market:
             return None
+        if _plain(request) and request.price * request.quantity >= self.min_notional:
+            return None  # the common case: one term, computed without building the list
         terms = notionals(request, _reference(self.avg_price_mins, market))
         if terms is None:
             return _no_average_price(self.name, self.avg_price_mins, request)
@@ -142,6 +148,8 @@ class Notional(Filter):
         apply_max = not is_market or self.apply_max_to_market
         if not (apply_min or apply_max):
             return None
+        if _plain(request) and self.min_notional <= request.price * request.quantity <= self.max_notional:
+            return None  # the common case: one term, computed without building the list
         terms = notionals(request, _reference(self.avg_price_mins, market))
         if terms is None:
             return _no_average_price(self.name, self.avg_price_mins, request)

@@ -66,6 +66,9 @@ _OPTIONAL: dict[OrderType, tuple[str, ...]] = {
     OrderType.TAKE_PROFIT_LIMIT: ("icebergQty",) + _TRIGGER,
 }
 _ALLOWED = {kind: frozenset(_REQUIRED[kind] + _OPTIONAL[kind]) for kind in OrderType}
+# What each type must not carry, as (wire name, attribute): checked without a lookup per parameter.
+_FORBIDDEN = {kind: tuple((wire, attr) for wire, attr in PARAMETERS if wire not in _ALLOWED[kind])
+              for kind in OrderType}
 _DECIMALS = ("quantity", "quote_order_qty", "price", "stop_price", "iceberg_qty")
 _WIRE = {attr: wire for wire, attr in PARAMETERS}
 
@@ -119,15 +122,20 @@ def _invalid(request: OrderRequest, kind: str, reason: str, detail: dict) -> Rej
                   {"type": kind, **detail})
 
 
-def _bad_enum(request: OrderRequest) -> Rejection | None:
+def _bad_enum(request: OrderRequest) -> Rejection:
+    """The refusal for a side, type or timeInForce that is not a member of its enum."""
     for enum_type, field, value in ((Side, "side", request.side), (OrderType, "type", request.type),
                                     (TimeInForce, "timeInForce", request.time_in_force)):
+        if value is None and field != "timeInForce":
+            return reject(RejectCode.INVALID_PARAMETERS, request,
+                          f"INVALID_PARAMETERS: {field} is required ({', '.join(m.value for m in enum_type)})",
+                          {"parameter": field, "missing": field})
         if value is not None and type(value) is not enum_type:
             return reject(RejectCode.INVALID_PARAMETERS, request,
                           f"INVALID_PARAMETERS: {field} {value!r} is not one of "
                           f"{', '.join(m.value for m in enum_type)}",
                           {"parameter": field, field: str(value)})
-    return None
+    raise AssertionError("_bad_enum called for a request whose enums are valid")
 
 
 def check_parameters(request: OrderRequest) -> Rejection | None:
@@ -137,9 +145,10 @@ def check_parameters(request: OrderRequest) -> Rejection | None:
     value that names no member is refused.
     """
     request = normalized(request)
-    if (found := _bad_enum(request)) is not None:
-        return found
-    kind = request.type
+    kind, tif = request.type, request.time_in_force
+    if (type(request.side) is not Side or type(kind) is not OrderType
+            or (tif is not None and type(tif) is not TimeInForce)):
+        return _bad_enum(request)
     for wire in _REQUIRED[kind]:
         if getattr(request, _ATTR[wire]) is None:
             return _invalid(request, kind.value, f"{kind.value} order requires {wire}", {"missing": wire})
@@ -154,13 +163,12 @@ def check_parameters(request: OrderRequest) -> Rejection | None:
         if has_qty and has_quote:
             return _invalid(request, kind.value, "MARKET order takes quantity or quoteOrderQty, not both",
                             {"extra": "quoteOrderQty"})
-    allowed = _ALLOWED[kind]
-    for wire, attr in PARAMETERS:
-        if getattr(request, attr) is not None and wire not in allowed:
+    for wire, attr in _FORBIDDEN[kind]:
+        if getattr(request, attr) is not None:
             return _invalid(request, kind.value, f"{kind.value} order does not take {wire}", {"extra": wire})
     for attr in _DECIMALS:
         value = getattr(request, attr)
-        if value is None:
+        if value is None or (type(value) is Decimal and value.is_finite() and value > 0):
             continue
         wire = _WIRE[attr]
         if type(value) is not Decimal:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from daemon.filters.base import ABOVE_MARKET, CTX, Filter, integer, number, on_grid, reject, show
+from daemon.filters.base import ABOVE_MARKET, PRICED_TYPES, Filter, integer, number, reject, show
 from daemon.filters.inputs import AVERAGE_PRICE, LAST_PRICE, MarketInputs
 from daemon.orders import OrderRequest, OrderType, RejectCode, Rejection, Side
 
@@ -44,26 +44,23 @@ class PriceFilter(Filter):
         return cls(number(spec, "minPrice"), number(spec, "maxPrice"), number(spec, "tickSize"))
 
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
-        found = None if request.price is None else self._check_one(request, "price", request.price)
-        if found is None and request.stop_price is not None:
-            found = self._check_one(request, "stopPrice", request.stop_price)
-        return found
-
-    def _check_one(self, request: OrderRequest, field: str, value: Decimal) -> Rejection | None:
         low, high, tick = self.min_price, self.max_price, self.tick_size
-        if low > 0 and value < low:
-            return reject(RejectCode.PRICE_FILTER, request,
-                          f"PRICE_FILTER: {field} {show(value)} is below minPrice {show(low)}",
-                          {"filter": "PRICE_FILTER", "minPrice": low, field: value})
-        if high > 0 and value > high:
-            return reject(RejectCode.PRICE_FILTER, request,
-                          f"PRICE_FILTER: {field} {show(value)} is above maxPrice {show(high)}",
-                          {"filter": "PRICE_FILTER", "maxPrice": high, field: value})
-        if tick > 0 and not on_grid(value, low, tick):
-            return reject(RejectCode.PRICE_FILTER, request,
-                          f"PRICE_FILTER: {field} {show(value)} is not a multiple of tickSize "
-                          f"{show(tick)} above minPrice {show(low)}",
-                          {"filter": "PRICE_FILTER", "tickSize": tick, "minPrice": low, field: value})
+        for field, value in (("price", request.price), ("stopPrice", request.stop_price)):
+            if value is None:
+                continue
+            if low > 0 and value < low:
+                return reject(RejectCode.PRICE_FILTER, request,
+                              f"PRICE_FILTER: {field} {show(value)} is below minPrice {show(low)}",
+                              {"filter": "PRICE_FILTER", "minPrice": low, field: value})
+            if high > 0 and value > high:
+                return reject(RejectCode.PRICE_FILTER, request,
+                              f"PRICE_FILTER: {field} {show(value)} is above maxPrice {show(high)}",
+                              {"filter": "PRICE_FILTER", "maxPrice": high, field: value})
+            if tick > 0 and (value - low) % tick:
+                return reject(RejectCode.PRICE_FILTER, request,
+                              f"PRICE_FILTER: {field} {show(value)} is not a multiple of tickSize "
+                              f"{show(tick)} above minPrice {show(low)}",
+                              {"filter": "PRICE_FILTER", "tickSize": tick, "minPrice": low, field: value})
         return None
 
 
@@ -79,14 +76,14 @@ def _band(name: str, request: OrderRequest, market: MarketInputs, minutes: int, 
         return reject(RejectCode(name), request,
                       f"{name}: needs the {basis} of {request.symbol} and none is available",
                       {"filter": name, "avgPriceMins": minutes})
-    ceiling = CTX.multiply(reference, up)
+    ceiling = reference * up
     if price > ceiling:
         return reject(RejectCode(name), request,
                       f"{name}: price {show(price)} is above {show(ceiling)} "
                       f"({basis} {show(reference)} * {up_key} {show(up)})",
                       {"filter": name, up_key: up, "referencePrice": reference,
                        "limit": ceiling, "price": price})
-    floor = CTX.multiply(reference, down)
+    floor = reference * down
     if price < floor:
         return reject(RejectCode(name), request,
                       f"{name}: price {show(price)} is below {show(floor)} "
@@ -112,6 +109,9 @@ class PercentPrice(Filter):
         return cls(number(spec, "multiplierUp"), number(spec, "multiplierDown"), minutes,
                    frozenset({LAST_PRICE if minutes == 0 else AVERAGE_PRICE}))
 
+    def relevant(self, kind: OrderType, side: Side, iceberg: bool, trailing: bool, adding) -> bool:
+        return kind in PRICED_TYPES
+
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
         return _band(self.name, request, market, self.avg_price_mins, self.multiplier_up,
                      self.multiplier_down, "multiplierUp", "multiplierDown")
@@ -136,6 +136,9 @@ class PercentPriceBySide(Filter):
                    number(spec, "askMultiplierUp"), number(spec, "askMultiplierDown"), minutes,
                    frozenset({LAST_PRICE if minutes == 0 else AVERAGE_PRICE}))
 
+    def relevant(self, kind: OrderType, side: Side, iceberg: bool, trailing: bool, adding) -> bool:
+        return kind in PRICED_TYPES
+
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
         if request.side is Side.BUY:
             return _band(self.name, request, market, self.avg_price_mins, self.bid_up,
@@ -159,6 +162,9 @@ class TrailingDelta(Filter):
     def parse(cls, spec: Mapping) -> TrailingDelta:
         return cls(integer(spec, "minTrailingAboveDelta"), integer(spec, "maxTrailingAboveDelta"),
                    integer(spec, "minTrailingBelowDelta"), integer(spec, "maxTrailingBelowDelta"))
+
+    def relevant(self, kind: OrderType, side: Side, iceberg: bool, trailing: bool, adding) -> bool:
+        return trailing
 
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
         delta = request.trailing_delta

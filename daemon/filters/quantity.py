@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import ClassVar
 
-from daemon.filters.base import ALGO_TYPES, CTX, Filter, integer, number, on_grid, reject, show
+from daemon.filters.base import ALGO_TYPES, Filter, integer, number, reject, show
 from daemon.filters.inputs import AVERAGE_PRICE, POSITION, MarketInputs
 from daemon.orders import OrderRequest, OrderType, RejectCode, Rejection, Side
 
@@ -41,7 +41,7 @@ def _lot(name: str, request: OrderRequest, field: str, value: Decimal, low: Deci
     if value > high:
         return reject(code, request, f"{name}: {field} {show(value)} is above maxQty {show(high)}",
                       {"filter": name, "maxQty": high, field: value})
-    if step > 0 and not on_grid(value, low, step):
+    if step > 0 and (value - low) % step:
         return reject(code, request,
                       f"{name}: {field} {show(value)} is not a multiple of stepSize {show(step)} "
                       f"above minQty {show(low)}",
@@ -88,6 +88,9 @@ class MarketLotSize(Filter):
     def parse(cls, spec: Mapping) -> MarketLotSize:
         return cls(number(spec, "minQty"), number(spec, "maxQty"), number(spec, "stepSize"))
 
+    def relevant(self, kind: OrderType, side: Side, iceberg: bool, trailing: bool, adding) -> bool:
+        return kind is OrderType.MARKET
+
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
         if request.type is not OrderType.MARKET or request.quantity is None:
             return None
@@ -107,11 +110,14 @@ class IcebergParts(Filter):
     def parse(cls, spec: Mapping) -> IcebergParts:
         return cls(integer(spec, "limit"))
 
+    def relevant(self, kind: OrderType, side: Side, iceberg: bool, trailing: bool, adding) -> bool:
+        return iceberg
+
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
         iceberg, qty = request.iceberg_qty, request.quantity
         if iceberg is None or qty is None or iceberg <= 0:
             return None
-        parts = int(CTX.divide(qty, iceberg).to_integral_value(rounding=ROUND_CEILING))
+        parts = int((qty / iceberg).to_integral_value(rounding=ROUND_CEILING))
         if parts <= self.limit:
             return None
         return reject(RejectCode.ICEBERG_PARTS, request,
@@ -133,7 +139,7 @@ def base_quantity(request: OrderRequest, market: MarketInputs) -> Decimal | None
     quote, average = request.quote_order_qty, market.average_price
     if quote is None or average is None or average <= 0:
         return None
-    return CTX.divide(quote, average)
+    return quote / average
 
 
 def _quantity_basis(request: OrderRequest, market: MarketInputs) -> str:
@@ -161,7 +167,7 @@ def quote_notional(request: OrderRequest, market: MarketInputs) -> Decimal | Non
     price, qty = _trade_price(request, market), request.quantity
     if price is None or qty is None:
         return None
-    return CTX.multiply(price, qty)
+    return price * qty
 
 
 def _notional_basis(request: OrderRequest, market: MarketInputs) -> str:
@@ -188,6 +194,9 @@ class MaxPosition(Filter):
     def parse(cls, spec: Mapping) -> MaxPosition:
         return cls(number(spec, "maxPosition"))
 
+    def relevant(self, kind: OrderType, side: Side, iceberg: bool, trailing: bool, adding) -> bool:
+        return side is Side.BUY
+
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
         if request.side is not Side.BUY:
             return None
@@ -199,7 +208,7 @@ class MaxPosition(Filter):
             return reject(RejectCode.MAX_POSITION, request,
                           f"MAX_POSITION: cannot check: {missing} is not known",
                           {"filter": "MAX_POSITION", "maxPosition": self.max_position})
-        after = CTX.add(position, qty)
+        after = position + qty
         if after <= self.max_position:
             return None
         return reject(RejectCode.MAX_POSITION, request,

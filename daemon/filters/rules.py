@@ -26,10 +26,10 @@ the market rules (stop direction, LIMIT_MAKER against the book).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
-from daemon.filters.base import ALGO_TYPES, Filter, FilterSpecError, normalized, reject
+from daemon.filters.base import ALGO_TYPES, Filter, FilterSpecError, enter_exact, leave_exact, normalized, reject
 from daemon.filters.counts import COUNT_FILTERS, OpenOrderLimit
 from daemon.filters.inputs import BOOK, LAST_PRICE, NO_MARKET_DATA, MarketInputs, OpenCounts, additions
 from daemon.filters.notional import MinNotional, Notional
@@ -136,6 +136,20 @@ class SymbolRules:
     unknown_filters: tuple[str, ...]
     allowed_unknown: tuple[str, ...]
     malformed: tuple[str, ...]
+    # Order shape -> the filters that can refuse it (filled on first use; at most a few dozen).
+    _plans: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def plan(self, request: OrderRequest, adding: OpenCounts) -> tuple[Filter, ...]:
+        """The filters relevant to an order of this shape, in evaluation order (cached)."""
+        iceberg = request.iceberg_qty is not None
+        trailing = request.trailing_delta is not None
+        key = (request.type, request.side, iceberg, trailing, adding)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = tuple(
+                item for item in self.filters
+                if item.relevant(request.type, request.side, iceberg, trailing, adding))
+        return found
 
     def first(self, cls: type) -> Filter | None:
         """The first compiled filter of class ``cls`` (helpers read PRICE_FILTER, LOT_SIZE, ...)."""
@@ -228,7 +242,7 @@ def compile_exchange(info: ExchangeInfo, *, asset_filters: Iterable[Mapping] = (
 
 
 def run_rules(rules: SymbolRules, request: OrderRequest, market: MarketInputs,
-         adding: OpenCounts | None, first_only: bool) -> list[Rejection]:
+              adding: OpenCounts | None, first_only: bool) -> list[Rejection]:
     """Every rule in the stable order; returns early after one failure when ``first_only``."""
     request = normalized(request)
     found: list[Rejection] = []
@@ -243,18 +257,22 @@ def run_rules(rules: SymbolRules, request: OrderRequest, market: MarketInputs,
         return found  # the rules below compare numbers; on malformed parameters they add noise
     if adding is None:
         adding = additions(request)
-    for item in rules.filters:
-        refused = item.check(request, market, adding)
-        if refused is not None:
-            found.append(refused)
-            if first_only:
-                return found
-    for refused in (check_stop_direction(request, market.last_price),
-                    check_limit_maker(request, market.best_bid, market.best_ask)):
-        if refused is not None:
-            found.append(refused)
-            if first_only:
-                return found
+    saved = enter_exact()
+    try:
+        for item in rules.plan(request, adding):
+            refused = item.check(request, market, adding)
+            if refused is not None:
+                found.append(refused)
+                if first_only:
+                    return found
+        for refused in (check_stop_direction(request, market.last_price),
+                        check_limit_maker(request, market.best_bid, market.best_ask)):
+            if refused is not None:
+                found.append(refused)
+                if first_only:
+                    return found
+    finally:
+        leave_exact(saved)
     return found
 
 

@@ -347,6 +347,14 @@ def test_check_parameters_refuses_float_and_unknown_enums():
     assert check_parameters(floaty).reason == "INVALID_PARAMETERS: quantity must be a Decimal, got float 0.1"
     bogus = OrderRequest(symbol="BTCUSDT", side="HOLD", type=OrderType.MARKET, quantity=D(1))
     assert check_parameters(bogus).reason == "INVALID_PARAMETERS: side 'HOLD' is not one of BUY, SELL"
+    no_side = OrderRequest(symbol="BTCUSDT", side=None, type=OrderType.MARKET, quantity=D(1))
+    assert check_parameters(no_side).reason == "INVALID_PARAMETERS: side is required (BUY, SELL)"
+    odd_tif = OrderRequest(symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, time_in_force="GTD",
+                           quantity=D(1), price=D(1))
+    assert check_parameters(odd_tif).detail == {"parameter": "timeInForce", "timeInForce": "GTD"}
+    spelled = OrderRequest(symbol="BTCUSDT", side="SELL", type="LIMIT", time_in_force="IOC",
+                           quantity=D(1), price=D(1))
+    assert check_parameters(spelled) is None  # enum values as plain strings are fine
 
 
 @pytest.mark.parametrize("request_", [
