@@ -23,7 +23,6 @@ re-sends, it asks the exchange for the order by its client id a few times
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,8 +32,9 @@ from typing import Protocol
 import msgspec
 
 from daemon import filters
+from daemon import order_checks as checks
 from daemon.errors import ExchangeError, TransportError, UnknownOrder
-from daemon.filters import SymbolRules, reject, show
+from daemon.filters import SymbolRules, reject
 from daemon.filters.base import CTX
 from daemon.gateway_outcomes import Outcomes
 from daemon.in_flight import Hold, InFlight, oco_requirement, requirement
@@ -57,9 +57,6 @@ __all__ = ["Gateway", "GatewayStats", "OrderListAnswer", "OrderRest", "OrderStor
            "order_params"]
 
 log = logging.getLogger(__name__)
-
-# Binance's pattern for newClientOrderId (and the list and leg ids of an OCO).
-_CLIENT_ORDER_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
 #: ``risk_check(strategy, request) -> rejections``; see ``daemon.risk_hooks``.
 RiskCheck = Callable[[str, OrderRequest], Sequence[Rejection]]
@@ -238,7 +235,7 @@ class Gateway:
         """Every filter and order rule ``request`` breaks now (no balance, risk or rate check)."""
         rules = self._rules.get(request.symbol)
         if rules is None:
-            return [self._unknown_symbol(request)]
+            return [checks.unknown_symbol(request)]
         request = filters.normalized(request)
         return filters.validate_all(rules, request, self._inputs.gather(rules, request.side))
 
@@ -283,10 +280,10 @@ class Gateway:
                strategy: str) -> tuple[Rejection | None, Hold | None]:
         """Every check of ``submit`` in order: the first refusal, or the hold to place."""
         if self._closed is not None:
-            return self._gateway_closed(request), None
+            return checks.gateway_closed(request, self._closed), None
         if rules is None:
-            return self._unknown_symbol(request), None
-        refused = self._check_client_ids(request, [request.client_order_id or ""])
+            return checks.unknown_symbol(request), None
+        refused = checks.check_client_ids(request, [request.client_order_id or ""], self._in_flight)
         if refused is None:
             adding = filters.additions(request)
             market = self._inputs.gather(rules, request.side, adding)
@@ -294,11 +291,11 @@ class Gateway:
         if refused is not None:
             return refused, None
         asset, amount = requirement(rules, request, self._reference_price(request.symbol))
-        refused = self._check_balance(request, asset, amount)
+        refused = checks.check_balance(request, asset, amount, self._balances(), self._in_flight)
         if refused is None:
-            refused = self._check_risk(strategy, request, request)
+            refused = checks.check_risk(self._risk_check, strategy, request, request)
         if refused is None:
-            refused = self._check_rate(request, 1)
+            refused = checks.check_rate(self._order_rate, self._clock(), request, 1)
         if refused is not None:
             return refused, None
         return None, Hold(key=request.client_order_id, strategy=strategy, symbol=request.symbol,
@@ -342,12 +339,12 @@ class Gateway:
 
     def _check_oco(self, oco: OcoRequest, strategy: str) -> tuple[Rejection | None, Hold | None]:
         if self._closed is not None:
-            return self._gateway_closed(oco), None
+            return checks.gateway_closed(oco, self._closed), None
         rules = self._rules.get(oco.symbol)
         if rules is None:
-            return self._unknown_symbol(oco), None
+            return checks.unknown_symbol(oco), None
         ids = [oco.list_client_order_id, oco.limit_client_order_id, oco.stop_client_order_id]
-        refused = self._check_client_ids(oco, ids)
+        refused = checks.check_client_ids(oco, ids, self._in_flight)
         if refused is None and len(set(ids)) != 3:
             refused = reject(RejectCode.INVALID_PARAMETERS, oco,
                              "INVALID_PARAMETERS: the list, limit and stop client ids of an OCO must differ",
@@ -358,88 +355,17 @@ class Gateway:
         if refused is not None:
             return refused, None
         asset, amount = oco_requirement(rules, oco)
-        refused = self._check_balance(oco, asset, amount)
+        refused = checks.check_balance(oco, asset, amount, self._balances(), self._in_flight)
         for leg in filters.oco_legs(oco):
             if refused is None:
-                refused = self._check_risk(strategy, leg, oco)
+                refused = checks.check_risk(self._risk_check, strategy, leg, oco)
         if refused is None:
-            refused = self._check_rate(oco, 2)
+            refused = checks.check_rate(self._order_rate, self._clock(), oco, 2)
         if refused is not None:
             return refused, None
         buy = oco.quantity if oco.side is Side.BUY else Decimal(0)
         return None, Hold(key=oco.list_client_order_id, strategy=strategy, symbol=oco.symbol, asset=asset,
                           amount=amount, counts=filters.oco_additions(oco), buy_quantity=buy)
-
-    # ------------------------------------------------------------ shared checks
-
-    def _gateway_closed(self, request: OrderRequest | OcoRequest) -> Rejection:
-        return reject(RejectCode.GATEWAY_CLOSED, request,
-                      f"GATEWAY_CLOSED: no new orders are accepted ({self._closed})",
-                      {"reason": self._closed or ""})
-
-    @staticmethod
-    def _unknown_symbol(request: OrderRequest | OcoRequest) -> Rejection:
-        return reject(RejectCode.UNKNOWN_SYMBOL, request,
-                      f"UNKNOWN_SYMBOL: {request.symbol} is not in exchangeInfo", {"symbol": request.symbol})
-
-    def _check_client_ids(self, request: OrderRequest | OcoRequest, ids: list[str]) -> Rejection | None:
-        for cid in ids:
-            if not _CLIENT_ORDER_ID.match(cid):
-                return reject(RejectCode.INVALID_PARAMETERS, request,
-                              f"INVALID_PARAMETERS: client_order_id {cid!r} does not match "
-                              f"{_CLIENT_ORDER_ID.pattern}",
-                              {"parameter": "newClientOrderId", "newClientOrderId": cid})
-            if cid in self._in_flight:
-                return reject(RejectCode.INVALID_PARAMETERS, request,
-                              f"INVALID_PARAMETERS: client_order_id {cid} is already in flight",
-                              {"parameter": "newClientOrderId", "newClientOrderId": cid})
-        return None
-
-    def _check_balance(self, request: OrderRequest | OcoRequest, asset: str,
-                       needed: Decimal | None) -> Rejection | None:
-        if needed is None:
-            return reject(RejectCode.INSUFFICIENT_BALANCE, request,
-                          f"INSUFFICIENT_BALANCE: no reference price for {request.symbol} to "
-                          f"estimate the {asset} a MARKET {Side(request.side).value} needs",
-                          {"asset": asset})
-        free = self._balances().get(asset, (Decimal(0), Decimal(0)))[0]
-        pending, holders = self._in_flight.held(asset)
-        if free - pending >= needed:
-            return None
-        return reject(RejectCode.INSUFFICIENT_BALANCE, request,
-                      f"INSUFFICIENT_BALANCE: needs {show(needed)} {asset}, free {show(free)} "
-                      f"minus {show(pending)} held by {holders} unacknowledged orders "
-                      f"leaves {show(free - pending)}",
-                      {"asset": asset, "required": needed, "free": free, "pending": pending})
-
-    def _check_risk(self, strategy: str, request: OrderRequest,
-                    subject: OrderRequest | OcoRequest) -> Rejection | None:
-        """The risk plugins' verdict on ``request``; several refusals are reported as one."""
-        if self._risk_check is None:
-            return None
-        try:
-            found = list(self._risk_check(strategy, request))
-        except Exception as exc:  # the collector isolates plugins; this guards the collector itself
-            log.exception("risk.check_failed strategy=%s symbol=%s", strategy, request.symbol)
-            return reject(RejectCode.RISK_CHECK_FAILED, subject,
-                          f"RISK_CHECK_FAILED: the risk check raised {type(exc).__name__}: {exc}",
-                          {"error": type(exc).__name__})
-        if not found:
-            return None
-        first = found[0]
-        detail = dict(first.detail)
-        reason = first.reason
-        if len(found) > 1:
-            others = [r.code.value for r in found[1:]]
-            detail["also"] = ",".join(others)
-            reason = f"{reason} (also refused by: {', '.join(others)})"
-        return reject(first.code, subject, reason, detail)
-
-    def _check_rate(self, request: OrderRequest | OcoRequest, count: int) -> Rejection | None:
-        refused = self._order_rate.try_acquire(self._clock(), count)
-        if refused is None:
-            return None
-        return reject(refused.code, request, refused.reason, refused.detail)
 
     # ------------------------------------------------------------ outcomes
 

@@ -6,7 +6,6 @@ filters, the market rules and OCO are in test_filters_market.py.
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal as D
 
 import pytest

@@ -414,3 +414,22 @@ def test_floor_quantity_for_market_orders_honours_both_lot_filters():
     compiled = rules(spec)
     assert floor_quantity(compiled, D("7")) == D("7")
     assert floor_quantity(compiled, D("7"), market=True) == D("5.555")
+
+
+def test_validation_is_exact_beyond_the_default_28_digits_and_restores_the_context():
+    """price * quantity here has 30 digits; rounded to 28 it would slip under maxNotional."""
+    from decimal import getcontext
+
+    price, qty = D("12345678.12345678"), D("1234567.12345671")
+    exact = D("15241568327998.4703552078859938")
+    rounded_at_28 = D("15241568327998.47035520788599")
+    spec = {"filterType": "NOTIONAL", "minNotional": "1", "maxNotional": str(rounded_at_28),
+            "applyMinToMarket": True, "applyMaxToMarket": True, "avgPriceMins": 5}
+    wide = {"filterType": "PRICE_FILTER", "minPrice": "0", "maxPrice": "0", "tickSize": "0.00000001"}
+    lots = {"filterType": "LOT_SIZE", "minQty": "0.00000001", "maxQty": "100000000", "stepSize": "0.00000001"}
+    info = SymbolInfo(symbol="BTCUSDT", status="TRADING", base_asset="BTC", quote_asset="USDT",
+                      order_types=ALL_TYPES, filters=(wide, lots, spec))
+    before = getcontext()
+    refused = validate(compile_rules(info), buy(str(price), str(qty)))
+    assert getcontext() is before
+    assert refused.code is RejectCode.NOTIONAL and refused.detail["notional"] == str(exact)

@@ -50,7 +50,8 @@ async def test_accepted_oco_journals_an_intent_per_leg_before_sending():
     gateway, rest, store, journal = make()
     result = await gateway.submit_oco(sell_oco(), strategy="grid")
     assert isinstance(result, ListAccepted) and result.accepted
-    assert (result.list_client_order_id, result.order_list_id, result.list_order_status) == ("L-1", 77, "EXECUTING")
+    assert (result.list_client_order_id, result.order_list_id, result.list_order_status) == (
+        "L-1", 77, "EXECUTING")
     assert [(leg.client_order_id, leg.order_id) for leg in result.legs] == [("L-1-lim", 7001), ("L-1-stp", 7002)]
     assert kinds(journal) == ["record_intent", "record_intent", "new_oco", "record_ack", "record_ack"]
     limit_intent, stop_intent, sent = journal[0], journal[1], journal[2][2]

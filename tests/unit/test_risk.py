@@ -141,7 +141,8 @@ def test_stale_market_data_by_age_and_when_never_seen():
     stale, ctx = make({"max_data_age_s": 5}, age_s=5.5)
     refused = stale.check_order(ctx, limit())
     assert (refused.code, refused.reason) == (
-        RejectCode.STALE_MARKET_DATA, "STALE_MARKET_DATA: BTCUSDT: last market data 5.5 s old, max_data_age_s is 5")
+        RejectCode.STALE_MARKET_DATA,
+        "STALE_MARKET_DATA: BTCUSDT: last market data 5.5 s old, max_data_age_s is 5")
     never, ctx = make({"max_data_age_s": 5}, last=None)
     assert never.check_order(ctx, limit()).reason == (
         "STALE_MARKET_DATA: BTCUSDT: no market data yet, max_data_age_s is 5")
