@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal as D
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -270,3 +271,10 @@ async def test_rejection_contract(code, tmp_path, caplog, autojump_clock):
     assert len(logged) == 1 and logged[0].startswith(f"order.rejected code={code.value} ")
     assert w.dispatcher.routed == [("strategy:grid", "on_order_rejected", {"rejection": result})]
     assert w.gateway.stats().rejected == {code.value: 1}
+
+
+def test_every_code_is_in_the_readme_table():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Order gateway and rejections", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`") for line in section.splitlines() if line.startswith("| `")}
+    assert rows == {code.value for code in RejectCode}
