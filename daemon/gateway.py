@@ -160,6 +160,7 @@ class Gateway:
         self._asset_filters = tuple(asset_filters)
         self._order_rate = order_rate or OrderRateBudget.from_rate_limits(exchange_info.rate_limits)
         self._outcomes = Outcomes(rest, store, tuple(resolve_delays))
+        self._infos: dict[str, SymbolInfo] = {}
         self._rules: dict[str, SymbolRules] = {}
         self._reported_filters: set[tuple[str, str, str]] = set()
         self._closed: str | None = None
@@ -171,27 +172,39 @@ class Gateway:
     # ------------------------------------------------------------ rules and state
 
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
-        rules = self._rules.get(symbol)
-        return None if rules is None else rules.info
+        return self._infos.get(symbol)
 
     def symbol_rules(self, symbol: str) -> SymbolRules | None:
-        """The compiled rules of ``symbol`` (helpers such as ``filters.adjust`` take them)."""
-        return self._rules.get(symbol)
+        """The compiled rules of ``symbol`` (helpers such as ``filters.adjust`` take them).
+
+        Compiled on first use after each exchangeInfo update and kept: Binance
+        lists a few thousand symbols, and parsing all of them at every
+        reconnect would stall the event loop for most of a second.
+        """
+        rules = self._rules.get(symbol)
+        if rules is None:
+            info = self._infos.get(symbol)
+            if info is None:
+                return None
+            rules = self._rules[symbol] = filters.compile_rules(
+                info, exchange_filters=self._exchange_info.exchange_filters,
+                asset_filters=self._asset_filters, allow_unknown_filters=self._allow_unknown)
+            self._report_filters(rules)
+        return rules
 
     def update_exchange_info(self, info: ExchangeInfo, *,
                              asset_filters: Iterable[Mapping] | None = None) -> None:
         """Use new trading rules from now on (exchangeInfo is refreshed on reconnect).
 
-        Every filter is parsed here, once, so ``submit`` only compares numbers.
+        Each symbol's filters are parsed once (on its first order), so ``submit``
+        only compares numbers.
         """
         if asset_filters is not None:
             self._asset_filters = tuple(asset_filters)
         self._exchange_info = info
-        self._rules = filters.compile_exchange(info, asset_filters=self._asset_filters,
-                                               allow_unknown_filters=self._allow_unknown)
+        self._infos = {symbol.symbol: symbol for symbol in info.symbols}
+        self._rules = {}
         self._order_rate.update_limits(info.rate_limits)
-        for rules in self._rules.values():
-            self._report_filters(rules)
 
     def update_asset_filters(self, asset_filters: Iterable[Mapping]) -> None:
         """New MAX_ASSET filters (``GET /api/v3/myFilters``) for every symbol."""
@@ -233,7 +246,7 @@ class Gateway:
 
     def explain(self, request: OrderRequest) -> list[Rejection]:
         """Every filter and order rule ``request`` breaks now (no balance, risk or rate check)."""
-        rules = self._rules.get(request.symbol)
+        rules = self.symbol_rules(request.symbol)
         if rules is None:
             return [checks.unknown_symbol(request)]
         request = filters.normalized(request)
@@ -252,7 +265,7 @@ class Gateway:
         if not request.client_order_id:
             request = msgspec.structs.replace(request, client_order_id=new_client_order_id(strategy))
         request = filters.normalized(request)
-        rules = self._rules.get(request.symbol)
+        rules = self.symbol_rules(request.symbol)
         adjustments: dict[str, str] = {}
         if adjust and rules is not None:
             request, adjustments = filters.adjust(rules, request)
@@ -340,7 +353,7 @@ class Gateway:
     def _check_oco(self, oco: OcoRequest, strategy: str) -> tuple[Rejection | None, Hold | None]:
         if self._closed is not None:
             return checks.gateway_closed(oco, self._closed), None
-        rules = self._rules.get(oco.symbol)
+        rules = self.symbol_rules(oco.symbol)
         if rules is None:
             return checks.unknown_symbol(oco), None
         ids = [oco.list_client_order_id, oco.limit_client_order_id, oco.stop_client_order_id]

@@ -306,6 +306,7 @@ async def test_cancel_failure_is_logged_and_answered_false(caplog):
 async def test_update_exchange_info_changes_the_rules():
     gateway, rest, store, journal = make()
     assert gateway.symbol_info("BTCUSDT") is BTCUSDT and gateway.symbol_info("ETHUSDT") is None
+    assert (await gateway.submit(buy_limit(), strategy="grid")).accepted  # rules compiled and cached
     halted = SymbolInfo(symbol="BTCUSDT", status="BREAK", base_asset="BTC", quote_asset="USDT",
                         order_types=BTCUSDT.order_types, filters=FILTERS)
     gateway.update_exchange_info(ExchangeInfo(symbols=(halted,)))

@@ -122,17 +122,18 @@ async def test_unknown_filter_fails_closed_and_is_logged_once(caplog):
         for _ in range(2):
             refused = await gateway.submit(buy(), strategy="s")
             assert refused.code is RejectCode.UNKNOWN_FILTER
-        gateway.update_exchange_info(info(unknown))
+        gateway.update_exchange_info(info(unknown))  # recompiled on the next order, not logged again
+        assert (await gateway.submit(buy(), strategy="s")).code is RejectCode.UNKNOWN_FILTER
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("filter.")]
     assert lines == ["filter.unknown symbol=BTCUSDT type=MAX_NEW_THING action=refuse"]
     assert "new_order" not in [entry[0] for entry in journal]
 
 
 async def test_allowed_unknown_filter_passes_and_says_so(caplog):
+    gateway, rest, store, journal = make(info({"filterType": "MAX_NEW_THING"}),
+                                         allow_unknown_filters=["MAX_NEW_THING"])
     with caplog.at_level(logging.INFO, logger="daemon.gateway"):
-        gateway, rest, store, journal = make(info({"filterType": "MAX_NEW_THING"}),
-                                             allow_unknown_filters=["MAX_NEW_THING"])
-    assert (await gateway.submit(buy(), strategy="s")).accepted
+        assert (await gateway.submit(buy(), strategy="s")).accepted  # rules compile on first use
     assert "filter.unknown symbol=BTCUSDT type=MAX_NEW_THING action=allowed" in caplog.messages
 
 
