@@ -121,6 +121,11 @@ def test_order_params_for_market_and_stop_limit():
                                   "timeInForce": "GTC", "quantity": "10", "price": "100.1",
                                   "stopPrice": "101", "icebergQty": "2", "newClientOrderId": "x2",
                                   "newOrderRespType": "RESULT"}
+    trailing = OrderRequest(symbol="BTCUSDT", side="SELL", type="STOP_LOSS", quantity=D("0.5"),
+                            trailing_delta=250, client_order_id="x3")
+    assert order_params(trailing) == {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_LOSS",
+                                      "quantity": "0.5", "trailingDelta": "250", "newClientOrderId": "x3",
+                                      "newOrderRespType": "RESULT"}
 
 
 # ------------------------------------------------------------------ exchange answers
