@@ -329,7 +329,7 @@ class Gateway:
     async def submit_oco(self, oco: OcoRequest, *, strategy: str) -> ListAccepted | Rejection:
         """Validate and send an OCO pair; both legs pass every rule, one intent per leg."""
         oco = msgspec.structs.replace(
-            oco, side=Side(oco.side) if oco.side in Side._value2member_map_ else oco.side,
+            filters.normalized_oco(oco),
             list_client_order_id=oco.list_client_order_id or new_client_order_id(strategy),
             limit_client_order_id=oco.limit_client_order_id or new_client_order_id(strategy),
             stop_client_order_id=oco.stop_client_order_id or new_client_order_id(strategy))

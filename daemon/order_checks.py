@@ -45,7 +45,8 @@ def check_client_ids(subject: Subject, ids: Sequence[str], in_flight: InFlight) 
     for cid in ids:
         if not CLIENT_ORDER_ID.match(cid):
             return reject(RejectCode.INVALID_PARAMETERS, subject,
-                          f"INVALID_PARAMETERS: client_order_id {cid!r} does not match {CLIENT_ORDER_ID.pattern}",
+                          f"INVALID_PARAMETERS: client_order_id {cid!r} does not match "
+                          f"{CLIENT_ORDER_ID.pattern}",
                           {"parameter": "newClientOrderId", "newClientOrderId": cid})
         if cid in in_flight:
             return reject(RejectCode.INVALID_PARAMETERS, subject,

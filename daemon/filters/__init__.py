@@ -43,7 +43,7 @@ from daemon.filters.inputs import (
     OpenCounts,
     additions,
 )
-from daemon.filters.oco import oco_additions, oco_legs, validate_oco, validate_oco_all
+from daemon.filters.oco import normalized_oco, oco_additions, oco_legs, validate_oco, validate_oco_all
 from daemon.filters.order_rules import (
     check_limit_maker,
     check_parameters,
@@ -66,7 +66,7 @@ __all__ = [
     "LAST_PRICE", "NOTHING_ADDED", "NOT_APPLICABLE", "NO_MARKET_DATA", "POSITION", "SYMBOL_OPEN",
     "MarketInputs", "OpenCounts", "SymbolRules", "additions", "adjust", "check_limit_maker",
     "check_parameters", "check_stop_direction", "check_symbol", "compile_exchange", "compile_rules",
-    "floor_quantity", "min_quantity", "normalized", "oco_additions", "oco_legs", "reject",
+    "floor_quantity", "min_quantity", "normalized", "normalized_oco", "oco_additions", "oco_legs", "reject",
     "round_price", "round_stop_price", "show", "validate", "validate_all", "validate_oco",
     "validate_oco_all",
 ]

@@ -28,7 +28,7 @@ from daemon.filters.rules import SymbolRules, as_rules, run_rules
 from daemon.orders import OcoRequest, OrderRequest, OrderType, RejectCode, Rejection, Side, TimeInForce
 from daemon.venues.binance.models import SymbolInfo
 
-__all__ = ["oco_additions", "oco_legs", "validate_oco", "validate_oco_all"]
+__all__ = ["normalized_oco", "oco_additions", "oco_legs", "validate_oco", "validate_oco_all"]
 
 
 def oco_legs(oco: OcoRequest) -> tuple[OrderRequest, OrderRequest]:
@@ -50,7 +50,8 @@ def oco_additions(oco: OcoRequest) -> OpenCounts:
     return additions(limit_leg).plus(additions(stop_leg)).plus(OpenCounts(0, 0, 0, 1))
 
 
-def _normalized(oco: OcoRequest) -> OcoRequest:
+def normalized_oco(oco: OcoRequest) -> OcoRequest:
+    """``oco`` with side and stopLimitTimeInForce as enum members when given as their strings."""
     changes = {}
     if isinstance(oco.side, str) and type(oco.side) is not Side and oco.side in Side._value2member_map_:
         changes["side"] = Side(oco.side)
@@ -90,7 +91,7 @@ def _as_oco(oco: OcoRequest, leg: str, refused: Rejection) -> Rejection:
 
 def _run_oco(rules: SymbolRules, oco: OcoRequest, market: MarketInputs,
              first_only: bool) -> list[Rejection]:
-    oco = _normalized(oco)
+    oco = normalized_oco(oco)
     found: list[Rejection] = []
     if not rules.oco_allowed:
         found.append(reject(RejectCode.ORDER_TYPE_NOT_ALLOWED, oco,

@@ -172,7 +172,8 @@ def check_parameters(request: OrderRequest) -> Rejection | None:
             continue
         wire = _WIRE[attr]
         if type(value) is not Decimal:
-            return _invalid(request, kind.value, f"{wire} must be a Decimal, got {type(value).__name__} {value!r}",
+            return _invalid(request, kind.value,
+                            f"{wire} must be a Decimal, got {type(value).__name__} {value!r}",
                             {"parameter": wire, wire: str(value)})
         if not value.is_finite() or value <= 0:
             return _invalid(request, kind.value, f"{wire} must be a positive number, got {value}",

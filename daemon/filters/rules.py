@@ -29,7 +29,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
-from daemon.filters.base import ALGO_TYPES, Filter, FilterSpecError, enter_exact, leave_exact, normalized, reject
+from daemon.filters.base import (
+    ALGO_TYPES,
+    Filter,
+    FilterSpecError,
+    enter_exact,
+    leave_exact,
+    normalized,
+    reject,
+)
 from daemon.filters.counts import COUNT_FILTERS, OpenOrderLimit
 from daemon.filters.inputs import BOOK, LAST_PRICE, NO_MARKET_DATA, MarketInputs, OpenCounts, additions
 from daemon.filters.notional import MinNotional, Notional

@@ -160,3 +160,13 @@ async def test_unresolved_oco_stays_open_for_reconciliation(autojump_clock):
     refused = await gateway.submit_oco(sell_oco(), strategy="s")
     assert refused.code is RejectCode.OUTCOME_UNKNOWN and "record_rejection" not in kinds(journal)
     assert gateway.stats().rejected == {"OUTCOME_UNKNOWN": 1}
+
+
+async def test_strings_for_enums_are_accepted_and_nonsense_is_refused():
+    gateway, rest, store, journal = make()
+    spelled = sell_oco(side="SELL", stop_limit_time_in_force="GTC")
+    assert (await gateway.submit_oco(spelled, strategy="s")).accepted
+    nonsense = await gateway.submit_oco(sell_oco(side="HOLD", list_client_order_id="L-9",
+                                                 limit_client_order_id="L-9-l",
+                                                 stop_client_order_id="L-9-s"), strategy="s")
+    assert nonsense.reason == "INVALID_PARAMETERS: limit leg: side 'HOLD' is not one of BUY, SELL"
