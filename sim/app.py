@@ -20,12 +20,19 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from sim import ws_frames
 from sim.config import SimConfig
 from sim.errors import SimApiError
 from sim.exchange import Exchange
+from sim.faults import Faults
+from sim.front import build_front
+from sim.limits import Limits
+from sim.market_feed import MarketFeed
 from sim.rest import RestApi, api_error, internal_error
 from sim.streams import StreamRouter
 from sim.userdata import ListenKeys, run_expiry
+from sim.wallet import run_wallet_clock
+from sim.wallet_rest import wallet_routes
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,10 @@ class SimHandle:
     exchange: Exchange
     listen_keys: ListenKeys
     _stop: trio.Event = field(repr=False)
+    feed: MarketFeed | None = None  # derived market streams (klines, tickers, depth)
+    streams: StreamRouter | None = None  # open stream connections, drop_all()
+    limits: Limits | None = None  # rate-limit counters: read, reset (sim.limits)
+    faults: Faults | None = None  # fault injection controls (sim.faults)
 
     def shutdown(self) -> None:
         """Ask for a graceful stop; ``run_simulator`` returns once it is done."""
@@ -64,6 +75,7 @@ def build_app(exchange: Exchange, listen_keys: ListenKeys, router: StreamRouter)
 
     routes = [
         *rest.routes(),
+        *wallet_routes(exchange),
         WebSocketRoute("/ws/{name:path}", raw_stream),
         WebSocketRoute("/ws", bare_stream),
         WebSocketRoute("/stream", combined_stream),
@@ -88,21 +100,29 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
     """
     exchange = Exchange(config)
     listen_keys = ListenKeys(time_factor=config.time_factor, seed=config.seed)
-    router = StreamRouter(exchange.hub, listen_keys, set(exchange.specs))
+    router = StreamRouter(exchange.hub, listen_keys, set(exchange.specs),
+                          limits=config.stream_limits())
+    feed = MarketFeed(exchange, time_factor=config.time_factor,
+                      stats_interval_s=config.stream_stats_interval_s)
     app = build_app(exchange, listen_keys, router)
+    front = build_front(app, config, exchange, listen_keys)  # limits, faults, /ws-api/v3
 
     server_config = HypercornConfig()
     server_config.bind = [f"{config.host}:{config.port}"]
     server_config.accesslog = None
     server_config.errorlog = logging.getLogger("sim.server")
     server_config.graceful_timeout = config.graceful_timeout_s
+    server_config.websocket_ping_interval = config.stream_ping_interval_s
+    ws_frames.install()  # ping/pong visible to the stream connections
 
     stop = trio.Event()
     async with trio.open_nursery() as background:
         await background.start(run_expiry, listen_keys, exchange.now_ms)
+        await background.start(feed.run)
+        background.start_soon(run_wallet_clock, exchange.wallet)
         background.start_soon(run_market, exchange, config.participant_interval_ms / 1000)
         async with trio.open_nursery() as server:
-            binds = await server.start(partial(serve, app, server_config, shutdown_trigger=stop.wait))
+            binds = await server.start(partial(serve, front.gate, server_config, shutdown_trigger=stop.wait))
             port = int(binds[0].rsplit(":", 1)[1])
             host = config.host if ":" not in config.host else f"[{config.host}]"
             handle = SimHandle(
@@ -114,11 +134,16 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
                 exchange=exchange,
                 listen_keys=listen_keys,
                 _stop=stop,
+                feed=feed,
+                streams=router,
+                limits=front.limits,
+                faults=front.faults,
             )
             log.info("sim.listening rest=%s seed=%d", handle.rest_url, config.seed)
             task_status.started(handle)
             await stop.wait()
             log.info("sim.stopping")
             router.shutdown()
+            front.shutdown()
         background.cancel_scope.cancel()
     log.info("sim.stopped")

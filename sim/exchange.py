@@ -38,6 +38,7 @@ from sim.market import SyntheticMarket
 from sim.numbers import ZERO, up8
 from sim.requests import NewOrder, OrderRef
 from sim.symbols import DEFAULT_SYMBOLS, SymbolSpec
+from sim.wallet import WalletBook
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class Exchange:
         self.market = SyntheticMarket(self, config)
         if seed_liquidity:  # tests of the matching rules start from empty books
             self.market.seed_books()
+        # Wallets beyond SPOT, transfers, savings, dust, snapshots (sim.wallet).
+        self.wallet = WalletBook(self)
 
     # ------------------------------------------------------------------ basics
 
