@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from daemon.cli import config_option
+from daemon.cli_common import config_option
 from daemon.errors import ConfigError
 from daemon.risk_settings import RiskSettings
 
