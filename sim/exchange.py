@@ -84,6 +84,9 @@ class Exchange:
         self._trade_ids = dict.fromkeys(self.specs, 0)
         self._ids = random.Random(f"tradingd-sim-client-ids:{config.seed}")
         self._tops: dict[str, object] = {}
+        # Called with the symbols a step touched, once it is complete, and before a depth
+        # snapshot is rendered (sim.market_feed: aggTrade groups, diff-depth levels).
+        self.book_observers: list[Callable[[Iterable[str]], None]] = []
         self.market_paused = False
         self.market = SyntheticMarket(self, config)
         if seed_liquidity:  # tests of the matching rules start from empty books
@@ -169,6 +172,8 @@ class Exchange:
 
     def depth(self, symbol: str, limit: int) -> dict[str, object]:
         book = self.books[self.spec(symbol).symbol]
+        for observe in self.book_observers:
+            observe((book.symbol,))
         return render.depth_snapshot(
             book.update_id, book.levels("BUY", limit), book.levels("SELL", limit)
         )
@@ -398,6 +403,9 @@ class Exchange:
         )
 
     def _publish_changes(self, symbols: Iterable[str]) -> None:
+        symbols = tuple(dict.fromkeys(symbols))
+        for observe in self.book_observers:
+            observe(symbols)
         now = self.now_ms()
         for account in self.accounts:
             changed = account.take_changes()

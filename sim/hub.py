@@ -63,6 +63,14 @@ class EventHub:
         for subscriber in list(subscribers):
             subscriber.deliver(topic, data)
 
+    def publish_raw(self, topic: str, data: bytes) -> None:
+        """Hand already encoded bytes to the topic's subscribers (replayed frames, arrays)."""
+        subscribers = self._topics.get(topic)
+        if not subscribers:
+            return
+        for subscriber in list(subscribers):
+            subscriber.deliver(topic, data)
+
 
 class Collector:
     """A subscriber that keeps decoded payloads in a list (for tests and tools)."""
