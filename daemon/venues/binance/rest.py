@@ -12,9 +12,19 @@ order itself.  Every answer is decoded with msgspec into the Structs of
   exchange, so it stays a ``TransportError`` even for orders;
 * -1021 (timestamp outside recvWindow) -> one clock resync and one re-signed retry:
   the exchange refused the request before looking at it, so resending is safe.
+  Concurrent rejections share one resync (the first caller measures, the others
+  see the new offset and just re-sign).
 
-The last used-weight and order-count headers are kept on the instance
-(``used_weight``, ``order_count``) for the rate governor to read.
+Every request passes the rate governor (``ratelimit.py``) first: it declares its
+cost (``request_weights.py``), waits for room or is refused with ``RateLimited``
+before anything is sent, and its response headers feed the governor back.  A
+429 or 418 pauses every caller; a 429'd request (refused before processing, so
+safe to resend, orders included) is retried once the pause ends if that is
+within the caller's ``max_wait_s``.  The request is signed *after* the wait, so
+a long wait cannot push its timestamp out of ``recvWindow``.
+
+The last used-weight and order-count headers are also kept on the instance
+(``used_weight``, ``order_count``).
 """
 
 from __future__ import annotations
@@ -22,11 +32,15 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
+import trio
 
 from daemon.credentials import Credentials
 from daemon.errors import (
@@ -34,6 +48,7 @@ from daemon.errors import (
     DecodeError,
     InvalidTimestamp,
     OutcomeUnknown,
+    RateLimited,
     TradingdError,
     TransportError,
 )
@@ -47,6 +62,8 @@ from daemon.venues.binance.models import (
     RestTrade,
     decode_rest,
 )
+from daemon.venues.binance.ratelimit import RateGovernor, Ticket, rules_from_exchange_info
+from daemon.venues.binance.request_weights import request_cost
 from daemon.venues.binance.signing import Params, encode_params, signed_query
 
 log = logging.getLogger(__name__)
@@ -57,6 +74,27 @@ T = TypeVar("T")
 TRANSPORT_FAILURE_CODE = 0
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_USE_DEFAULT: Any = object()
+
+
+@dataclass
+class RestStats:
+    """What the client went through, for the logs, the status command and tests."""
+
+    requests: int = 0
+    timestamp_rejections: int = 0   # -1021 answers
+    clock_resyncs: int = 0          # resyncs caused by them (concurrent ones share one)
+    rate_limited: int = 0           # 429 answers
+    banned: int = 0                 # 418 answers
+    rate_retries: int = 0           # requests resent after a 429 pause
+
+
+@dataclass
+class _Call:
+    """Per-call bookkeeping across its (at most few) attempts."""
+
+    deadline: float
+    clock_generation: int = -1
 
 
 class Security(enum.Enum):
@@ -85,12 +123,19 @@ class BinanceRest:
     def __init__(self, base_url: str, credentials: Credentials | None,
                  recv_window_ms: int = 5000, timeout_s: float = 10.0, *,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 clock: ServerClock | None = None, max_connections: int = 8) -> None:
+                 clock: ServerClock | None = None, max_connections: int = 8,
+                 governor: RateGovernor | None = None, max_rate_retries: int = 2) -> None:
         if not 0 < recv_window_ms <= 60_000:
             raise ConfigError(f"recvWindow must be in (0, 60000] ms, got {recv_window_ms}")
         self.base_url = base_url.rstrip("/")
         self.recv_window_ms = recv_window_ms
         self.clock = clock if clock is not None else ServerClock()
+        #: The one rate governor every caller of this client shares.
+        self.governor = governor if governor is not None else RateGovernor()
+        self.max_rate_retries = max_rate_retries
+        self.stats = RestStats()
+        self._clock_generation = 0
+        self._resync_lock = trio.Lock()
         #: Last seen ``X-MBX-USED-WEIGHT-<interval>`` values, e.g. ``{"1M": 57}``.
         self.used_weight: dict[str, int] = {}
         #: Last seen ``X-MBX-ORDER-COUNT-<interval>`` values, e.g. ``{"10S": 1, "1D": 12}``.
@@ -136,6 +181,7 @@ class BinanceRest:
             server = await self.server_time()
             taken.append(OffsetSample(sent, server, self.clock.local_ms()))
         self.clock.apply(ServerClock.best_of(taken))
+        self._clock_generation += 1
         return self.clock.offset_ms
 
     async def exchange_info(self, symbols: list[str] | None = None) -> ExchangeInfo:
@@ -144,11 +190,17 @@ class BinanceRest:
             params["symbol"] = symbols[0]
         elif symbols:
             params["symbols"] = json.dumps(list(symbols), separators=(",", ":"))
-        return await self._request("GET", "/api/v3/exchangeInfo", ExchangeInfo, params=params)
+        info = await self._request("GET", "/api/v3/exchangeInfo", ExchangeInfo, params=params)
+        rules = rules_from_exchange_info(info.rate_limits)
+        if any(rule.kind == "REQUEST_WEIGHT" for rule in rules):
+            self.governor.configure(rules)
+        return info
 
-    async def depth(self, symbol: str, limit: int = 100) -> DepthSnapshot:
+    async def depth(self, symbol: str, limit: int = 100, *,
+                    max_wait_s: float | None = _USE_DEFAULT) -> DepthSnapshot:
         return await self._request("GET", "/api/v3/depth", DepthSnapshot,
-                                   params={"symbol": symbol, "limit": limit})
+                                   params={"symbol": symbol, "limit": limit},
+                                   max_wait_s=max_wait_s)
 
     # ------------------------------------------------------------ account and orders
 
@@ -156,22 +208,28 @@ class BinanceRest:
         return await self._request("GET", "/api/v3/account", AccountInfo,
                                    security=Security.SIGNED)
 
-    async def new_order(self, params: dict[str, str]) -> RestOrder:
+    async def new_order(self, params: dict[str, str], *,
+                        max_wait_s: float | None = _USE_DEFAULT) -> RestOrder:
         """Place an order; ``params`` are the wire parameters in the caller's order.
 
         ``newOrderRespType`` defaults to ``RESULT`` (final status and executed
         quantity without the fills list, which the user stream delivers anyway).
+        ``max_wait_s``: how long the order may wait for the rate governor (default:
+        the governor's); past it ``RateLimited`` is raised and nothing was sent.
         """
         wire = dict(params)
         wire.setdefault("newOrderRespType", "RESULT")
         return await self._request("POST", "/api/v3/order", RestOrder, params=wire,
-                                   security=Security.SIGNED, order_call=True)
+                                   security=Security.SIGNED, order_call=True,
+                                   max_wait_s=max_wait_s)
 
     async def cancel_order(self, symbol: str, *, order_id: int | None = None,
-                           orig_client_order_id: str | None = None) -> RestOrder:
+                           orig_client_order_id: str | None = None,
+                           max_wait_s: float | None = _USE_DEFAULT) -> RestOrder:
         params = _order_ref(symbol, order_id, orig_client_order_id)
         return await self._request("DELETE", "/api/v3/order", RestOrder, params=params,
-                                   security=Security.SIGNED, order_call=True)
+                                   security=Security.SIGNED, order_call=True,
+                                   max_wait_s=max_wait_s)
 
     async def get_order(self, symbol: str, *, order_id: int | None = None,
                         orig_client_order_id: str | None = None) -> RestOrder:
@@ -209,33 +267,67 @@ class BinanceRest:
 
     async def _request(self, method: str, path: str, type_: type[T] | Any, *,
                        params: Params | None = None, security: Security = Security.NONE,
-                       order_call: bool = False) -> T:
-        """Send one request (and at most one -1021 retry); return the decoded body."""
-        try:
-            return await self._send(method, path, type_, params, security, order_call)
-        except InvalidTimestamp as exc:
-            if security is not Security.SIGNED:
-                raise
+                       order_call: bool = False, max_wait_s: float | None = _USE_DEFAULT) -> T:
+        """Send one request through the governor; retry after -1021 (once) and 429s.
+
+        Both retries are safe for order calls too: the exchange refused those
+        requests before processing them.
+        """
+        wait = self.governor.max_wait_s if max_wait_s is _USE_DEFAULT else max_wait_s
+        call = _Call(deadline=math.inf if wait is None else trio.current_time() + wait)
+        resynced = False
+        rate_retries = 0
+        while True:
+            try:
+                return await self._send(method, path, type_, params, security, order_call, call)
+            except InvalidTimestamp as exc:
+                self.stats.timestamp_rejections += 1
+                if security is not Security.SIGNED or resynced:
+                    raise
+                resynced = True
+                await self._resync_after_rejection(exc, path, call.clock_generation)
+            except RateLimited as exc:
+                if exc.http_status not in (418, 429) or rate_retries >= self.max_rate_retries:
+                    raise
+                rate_retries += 1
+                self.stats.rate_retries += 1
+                log.info("rest.retry_after_limit method=%s path=%s status=%d attempt=%d",
+                         method, path, exc.http_status, rate_retries)
+
+    async def _resync_after_rejection(self, exc: InvalidTimestamp, path: str,
+                                      signed_generation: int) -> None:
+        """One resync for a wave of -1021s: later callers find the offset already new."""
+        async with self._resync_lock:
+            if self._clock_generation != signed_generation:
+                return  # someone resynced after we signed: just re-sign
             log.warning("rest.timestamp_rejected path=%s offset_ms=%d action=resync",
                         path, self.clock.offset_ms)
             try:
                 await self.sync_clock()
             except TradingdError as sync_exc:
                 raise exc from sync_exc
-        return await self._send(method, path, type_, params, security, order_call)
+            self.stats.clock_resyncs += 1
 
     async def _send(self, method: str, path: str, type_: Any, params: Params | None,
-                    security: Security, order_call: bool) -> Any:
-        query = self._query(params or {}, security)
+                    security: Security, order_call: bool, call: _Call) -> Any:
+        what = f"{method} {path}"
+        wire_params = params or {}
+        cost = request_cost(method, path, wire_params if isinstance(wire_params, Mapping)
+                            else dict(wire_params))
+        remaining = None if math.isinf(call.deadline) else max(0.0, call.deadline - trio.current_time())
+        ticket = await self.governor.acquire(cost, max_wait_s=remaining, what=what)
+        call.clock_generation = self._clock_generation
+        query = self._query(wire_params, security)  # signed after the wait, never before
         target = f"{path}?{query}" if query else path
         headers = self._headers(security)
         started = time.perf_counter()
+        self.stats.requests += 1
         try:
             response = await self._client.request(method, target, headers=headers)
         except httpx.RequestError as exc:
             raise self._transport_error(method, path, exc, order_call) from exc
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self._record_limits(response.headers)
+        self._record_limits(response.headers, ticket)
         status = response.status_code
         if 200 <= status < 300:
             log.debug("rest.ok method=%s path=%s status=%d ms=%.1f weight_1m=%s",
@@ -246,6 +338,12 @@ class BinanceRest:
         log.warning("rest.error method=%s path=%s status=%d code=%d class=%s msg=%r ms=%.1f",
                     method, path, status, error.code, type(error).__name__,
                     error.exchange_message, elapsed_ms)
+        if isinstance(error, RateLimited) and status in (418, 429):
+            if status == 418:
+                self.stats.banned += 1
+            else:
+                self.stats.rate_limited += 1
+            self.governor.on_rejected(error)
         raise error
 
     def _query(self, params: Params, security: Security) -> str:
@@ -284,7 +382,8 @@ class BinanceRest:
             return OutcomeUnknown(TRANSPORT_FAILURE_CODE, what)
         return TransportError(what)
 
-    def _record_limits(self, headers: httpx.Headers) -> None:
+    def _record_limits(self, headers: httpx.Headers, ticket: Ticket | None) -> None:
+        self.governor.observe(ticket, headers)
         for name, value in headers.items():
             lower = name.lower()
             if lower.startswith("x-mbx-used-weight-"):
