@@ -21,6 +21,8 @@ _EXPORTS = {
     "RejectCode": "daemon.orders",
     "Rejection": "daemon.orders",
     "Accepted": "daemon.orders",
+    "OcoRequest": "daemon.orders",
+    "ListAccepted": "daemon.orders",
     "StrategyContext": "daemon.context",
     "Trade": "daemon.venues.binance.models",
     "AggTrade": "daemon.venues.binance.models",
@@ -52,7 +54,17 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from daemon.context import StrategyContext
     from daemon.hookspecs import hookimpl
-    from daemon.orders import Accepted, OrderRequest, OrderType, RejectCode, Rejection, Side, TimeInForce
+    from daemon.orders import (
+        Accepted,
+        ListAccepted,
+        OcoRequest,
+        OrderRequest,
+        OrderType,
+        RejectCode,
+        Rejection,
+        Side,
+        TimeInForce,
+    )
     from daemon.venues.binance.models import (
         AccountPosition,
         AggTrade,

@@ -13,6 +13,7 @@ Strategy tables keep their parameters raw: only the strategy class knows its
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import tomllib
@@ -25,6 +26,7 @@ from typing import Any
 
 from daemon.credentials import Credentials, read_secret
 from daemon.errors import ConfigError, SecretError
+from daemon.risk_settings import RiskSettings
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 VENUE_KINDS = ("sim", "binance", "binance-testnet")
@@ -127,12 +129,21 @@ class StrategySection:
 
 
 @dataclass(frozen=True)
+class GatewaySection:
+    """``[gateway]``: filter types the operator explicitly accepts without checking."""
+
+    allow_unknown_filters: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: DaemonSection
     venue: VenueSection
     sim: SimSection
     strategies: Mapping[str, StrategySection]
     source: Path | None = None
+    gateway: GatewaySection = GatewaySection()
+    risk: RiskSettings = RiskSettings()
 
 
 # ---------------------------------------------------------------------- entry points
@@ -152,7 +163,7 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     config = parse_config(data, path.resolve().parent)
-    return Config(config.daemon, config.venue, config.sim, config.strategies, source=path.resolve())
+    return dataclasses.replace(config, source=path.resolve())
 
 
 def parse_config(data: dict, base_dir: Path) -> Config:
@@ -163,8 +174,17 @@ def parse_config(data: dict, base_dir: Path) -> Config:
     venue = _parse_venue(root.table("venue"))
     sim = _parse_sim(root.table("sim"))
     strategies = _parse_strategies(root.table("strategies"))
+    gateway = _parse_gateway(root.table("gateway"))
+    risk = RiskSettings.from_mapping(root.table("risk").take_rest(), base_dir=Path(base_dir))
     root.finish()
-    return Config(daemon=daemon, venue=venue, sim=sim, strategies=strategies)
+    return Config(daemon=daemon, venue=venue, sim=sim, strategies=strategies,
+                  gateway=gateway, risk=risk)
+
+
+def _parse_gateway(table: _Table) -> GatewaySection:
+    allowed = table.string_list("allow_unknown_filters", [])
+    table.finish()
+    return GatewaySection(allow_unknown_filters=frozenset(allowed))
 
 
 # ------------------------------------------------------------------------ sections

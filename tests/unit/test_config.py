@@ -34,7 +34,10 @@ def test_example_config_parses_with_grid_params_raw():
     grid = config.strategies["grid"]
     assert grid.kind == "grid" and grid.enabled
     assert dict(grid.params) == {"symbol": "BTCUSDT", "levels": 2, "spacing_bps": "4",
-                                 "quantity": "0.0005", "requote_bps": "6"}
+                                 "quantity": "0.0005", "requote_bps": "6", "min_requote_ms": 1000,
+                                 "cancel_on_stop": True}
+    assert config.risk.kill_switch_file == REPO / "var" / "kill-switch"
+    assert config.risk.max_order_notional is None
     assert config.source == (REPO / "config.example.toml").resolve()
 
 
@@ -84,7 +87,9 @@ def test_absolute_database_path_and_log_level_case():
 
 @pytest.mark.parametrize("data, path", [
     ({"daemon": {"lgo_level": "INFO"}}, "daemon.lgo_level"),
-    ({"risk": {}}, "risk"),
+    ({"risks": {}}, "risks"),
+    ({"risk": {"max_open_order": 3}}, "risk.max_open_order"),
+    ({"gateway": {"allow_unknown_filter": []}}, "gateway.allow_unknown_filter"),
     ({"sim": {"balances": {"USDT": "1"}, "colour": 1}}, "sim.colour"),
     ({"venue": {"kind": "kraken"}}, "venue.kind"),
     ({"venue": {"recv_window_ms": 0}}, "venue.recv_window_ms"),
