@@ -10,14 +10,23 @@ and our receive.  Assuming symmetric network legs, it was stamped at the midpoin
 of the round trip, so ``offset = serverTime - (sent + received) / 2`` with an error
 of at most half the RTT.  Of several samples, the one with the smallest RTT has the
 tightest bound, which is why ``ServerClock.best_of`` keeps that one.
+
+Why resync periodically (``run_clock_resync``, default every 10 minutes): host
+clocks drift (NTP steps, a VM resumed from suspend), and waiting for the first
+-1021 to notice means one refused order per drift.  The -1021 path in ``rest.py``
+stays as the safety net for jumps between two periodic syncs.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+import trio
+
+from daemon.errors import TradingdError
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +89,28 @@ class ServerClock:
         if not samples:
             raise ValueError("no clock samples")
         return min(samples, key=lambda s: s.rtt_ms)
+
+
+async def run_clock_resync(sync: Callable[[], Awaitable[int]], interval_s: float = 600.0, *,
+                           retry_s: float = 30.0,
+                           task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Call ``sync`` (e.g. ``BinanceRest.sync_clock``) every ``interval_s`` until cancelled.
+
+    A failed sync (network, rate governor refusal, exchange error) is logged and
+    retried after ``retry_s`` (at most ``interval_s``): the old offset stays in
+    use meanwhile, which is still the best estimate there is.
+    """
+    if interval_s <= 0:
+        raise ValueError(f"clock resync interval must be > 0, got {interval_s}")
+    task_status.started()
+    delay = interval_s
+    while True:
+        await trio.sleep(delay)
+        try:
+            offset = await sync()
+        except TradingdError as exc:
+            delay = min(retry_s, interval_s)
+            log.warning("clock.resync_failed error=%s retry_in_s=%.0f", exc, delay)
+            continue
+        delay = interval_s
+        log.debug("clock.resynced offset_ms=%d next_in_s=%.0f", offset, delay)
