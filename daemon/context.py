@@ -46,7 +46,8 @@ class StrategyContext:
     """One strategy's window onto the daemon; built by the daemon, one per strategy."""
 
     def __init__(self, name: str, *, gateway: OrderGateway, store: Any, market: MarketCache,
-                 params: Any, dispatcher: Any = None, logger: logging.Logger | None = None) -> None:
+                 params: Any, dispatcher: Any = None, logger: logging.Logger | None = None,
+                 tracker: Any = None) -> None:
         self.name = name
         self.params = params
         self.log = logger if logger is not None else logging.getLogger(f"tradingd.strategy.{name}")
@@ -55,6 +56,7 @@ class StrategyContext:
         self._market = market
         self._dispatcher = dispatcher
         self._plugin_name = f"strategy:{name}"
+        self._tracker = tracker  # daemon.tracking.EventTracker, or None
 
     def __repr__(self) -> str:
         return f"StrategyContext({self.name!r})"
@@ -74,12 +76,26 @@ class StrategyContext:
         else:
             result = await self._gateway.submit(request, strategy=self.name)
         self._route_rejection(result)
+        self._track(request.symbol, result)
         return result
+
+    def _track(self, symbol: str, result: Any) -> None:
+        if self._tracker is None:
+            return
+        if result.accepted:
+            self._tracker("order.accepted", {"strategy": self.name, "symbol": symbol,
+                                             "client_order_id": getattr(result, "client_order_id", None)
+                                             or getattr(result, "list_client_order_id", ""),
+                                             "status": getattr(result, "status", "")})
+        else:
+            self._tracker("order.rejected", {"strategy": self.name, "symbol": symbol,
+                                             "code": result.code.value, "reason": result.reason})
 
     async def submit_oco(self, request: OcoRequest) -> ListAccepted | Rejection:
         """Send an OCO pair as this strategy (see ``daemon.orders.OcoRequest``)."""
         result = await self._gateway.submit_oco(request, strategy=self.name)
         self._route_rejection(result)
+        self._track(request.symbol, result)
         return result
 
     def _route_rejection(self, result: object) -> None:
