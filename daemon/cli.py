@@ -161,5 +161,39 @@ for _command in (*STATE_COMMANDS, *RISK_COMMANDS):
     main.add_command(_command)
 
 
+def add_plugin_commands(cli: click.Group, plugins) -> list[str]:
+    """Let each plugin add subcommands through ``register_commands``.
+
+    Plugins are loaded and asked one by one: a broken plugin is reported on
+    stderr and skipped, so it can never take the whole command line down
+    (``tradingd check-config`` must still work to diagnose it).
+    """
+    from daemon.plugins import make_plugin_manager
+
+    pm = make_plugin_manager()
+    added: list[str] = []
+    for name, load in plugins:
+        try:
+            plugin = load()
+            pm.register(plugin, name)
+            before = set(cli.commands)
+            for impl in pm.hook.register_commands.get_hookimpls():
+                if impl.plugin_name == name:
+                    impl.function(cli=cli)
+            added.extend(sorted(set(cli.commands) - before))
+        except Exception as exc:  # a plugin's fault, reported and contained
+            click.echo(f"warning: plugin {name} could not register commands: {exc}", err=True)
+    return added
+
+
+def _installed_plugins():
+    from importlib.metadata import entry_points
+
+    return [(ep.name, ep.load) for ep in entry_points(group="tradingd")]
+
+
+add_plugin_commands(main, _installed_plugins())
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
