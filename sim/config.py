@@ -15,6 +15,8 @@ import string
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from sim.stream_limits import StreamLimits
+
 DEFAULT_BALANCES: dict[str, str] = {"USDT": "10000", "BTC": "0.5", "ETH": "5", "BNB": "10"}
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -59,6 +61,27 @@ class SimConfig:
     volatility_bps: float = 1.0
     book_levels: int = 10
     taker_probability: float = 0.6
+    # More of the synthetic market's shape (sim.market): the top-of-book spread in ticks,
+    # the distance between ladder levels, a multiplier of every quoted size, and how many
+    # takers may act per round (each with ``taker_probability``).
+    spread_ticks: int = 1
+    level_spacing_bps: float = 0.5
+    depth_scale: str = "1"
+    takers_per_step: int = 1
+    # Stream connections (sim.stream_limits): server pings and the pong timeout (real
+    # seconds), client messages per second, streams per connection, and the lifetime
+    # (exchange time: divided by ``time_factor``).  Kline/ticker push cadence in seconds.
+    stream_ping_interval_s: float | None = 20.0
+    stream_pong_timeout_s: float = 60.0
+    stream_max_incoming_per_s: int = 5
+    stream_max_streams: int = 1024
+    stream_lifetime_s: float | None = 86_400.0
+    stream_stats_interval_s: float = 1.0
+    # Replay of recorded traffic (sim.replay): a cryptofeed-style recording of a combined
+    # stream, played at ``replay_speed`` times its recorded pace, once or in a loop.
+    replay_path: str | None = None
+    replay_speed: float = 1.0
+    replay_loop: bool = False
     maker_commission: str = "0.001"
     taker_commission: str = "0.001"
     graceful_timeout_s: float = 2.0
@@ -83,6 +106,10 @@ class SimConfig:
             raise ValueError("sim book_levels must be >= 1")
         if not 0 <= self.taker_probability <= 1:
             raise ValueError("sim taker_probability must be within [0, 1]")
+        self._check_market_shape()
+        self.stream_limits()  # refuses impossible stream limits
+        if self.stream_stats_interval_s <= 0 or self.replay_speed <= 0:
+            raise ValueError("sim stream_stats_interval_s and replay_speed must be > 0")
         for asset, amount in self.balances.items():
             if _decimal(f"balances.{asset}", amount) < 0:
                 raise ValueError(f"sim balances.{asset} must be >= 0")
@@ -97,6 +124,27 @@ class SimConfig:
         assert self.api_secret is not None
         if not API_KEY_RE.match(self.api_key) or not API_KEY_RE.match(self.api_secret):
             raise ValueError("sim api_key and api_secret must be 1-128 letters and digits")
+
+    def _check_market_shape(self) -> None:
+        if self.spread_ticks < 1:
+            raise ValueError("sim spread_ticks must be >= 1")
+        if self.level_spacing_bps < 0:
+            raise ValueError("sim level_spacing_bps must be >= 0")
+        if _decimal("depth_scale", self.depth_scale) <= 0:
+            raise ValueError("sim depth_scale must be > 0")
+        if self.takers_per_step < 0:
+            raise ValueError("sim takers_per_step must be >= 0")
+
+    def stream_limits(self) -> StreamLimits:
+        """The stream connection limits, the lifetime scaled by ``time_factor``."""
+        lifetime = self.stream_lifetime_s
+        return StreamLimits(
+            ping_interval_s=self.stream_ping_interval_s,
+            pong_timeout_s=self.stream_pong_timeout_s,
+            max_incoming_per_s=self.stream_max_incoming_per_s,
+            max_streams=self.stream_max_streams,
+            lifetime_s=None if lifetime is None else lifetime / self.time_factor,
+        )
 
     def decimal_balances(self) -> dict[str, Decimal]:
         return {asset: Decimal(amount) for asset, amount in self.balances.items()}

@@ -13,6 +13,11 @@ Delivery rules:
 * a market-only connection that falls ``max_pending`` frames behind is closed
   (code 1008), as the live exchange cuts slow consumers, rather than silently
   skipping trades.
+
+Limits (``sim.stream_limits``): server pings and the pong timeout, the
+messages-per-second limit, the streams-per-connection limit and the connection
+lifetime.  Control messages are answered by ``sim.stream_controls``.  The router
+keeps every open connection (``connections``), for ``drop_all`` and shutdown.
 """
 
 from __future__ import annotations
@@ -21,17 +26,23 @@ import json
 import logging
 import math
 import re
+import time
 
 import trio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sim.hub import EventHub
+from sim.stream_controls import handle_control
+from sim.stream_limits import GOING_AWAY, POLICY_VIOLATION, IncomingRate, StreamLimits
+from sim.stream_names import parse_stream_name
 from sim.userdata import ListenKeys
+from sim.ws_frames import FrameMonitor, monitor_of
 
 log = logging.getLogger(__name__)
 
-MARKET_STREAM_RE = re.compile(r"^([a-z0-9]+)@(trade|bookTicker)$")
-WELL_FORMED_RE = re.compile(r"^(![A-Za-z0-9_]+|[a-z0-9]+@[A-Za-z0-9_@]+|[A-Za-z0-9]{1,128})$")
+__all__ = ["Connection", "StreamRouter", "handle_control"]
+
+WELL_FORMED_RE = re.compile(r"^(![A-Za-z0-9_@]+|[a-z0-9]+@[A-Za-z0-9_@]+|[A-Za-z0-9]{1,128})$")
 _END = b""  # queue sentinel: close after what is queued before it
 
 
@@ -43,6 +54,9 @@ class Connection:
         self.combined = combined
         self.max_pending = max_pending
         self.labels: dict[str, str] = {}  # hub topic -> stream name the client knows it by
+        self._envelopes: dict[str, bytes] = {}  # hub topic -> b'{"stream":"<name>","data":'
+        self.incoming = IncomingRate(router.limits.max_incoming_per_s)
+        self.monitor: FrameMonitor | None = None
         self.listen_keys: set[str] = set()
         self.close_reason: str | None = None
         self.close_code = 1000
@@ -61,13 +75,24 @@ class Connection:
             self.finish("slow consumer", code=1008)
             return
         if self.combined:
-            data = b'{"stream":%s,"data":%s}' % (json.dumps(label).encode(), data)
+            envelope = self._envelopes.get(topic)
+            if envelope is None:
+                envelope = self._envelopes[topic] = b'{"stream":%s,"data":' % json.dumps(label).encode()
+            data = b"%s%s}" % (envelope, data)
         self._send.send_nowait(data)
 
     def reply(self, payload: dict[str, object]) -> None:
         """A control answer, queued behind the events already on their way."""
         if self.close_reason is None:
             self._send.send_nowait(json.dumps(payload, separators=(",", ":")).encode())
+
+    def notify_shutdown(self, event_time_ms: int) -> None:
+        """Today's ``serverShutdown`` event (combined: from the stream ``!serverShutdown``)."""
+        if self.close_reason is None:
+            payload = b'{"e":"serverShutdown","E":%d}' % event_time_ms
+            if self.combined:
+                payload = b'{"stream":"!serverShutdown","data":%s}' % payload
+            self._send.send_nowait(payload)
 
     def finish(self, reason: str, code: int = 1000) -> None:
         if self.close_reason is None:
@@ -78,12 +103,36 @@ class Connection:
         topic = self.router.topic_for(name, self)
         if topic is not None:
             self.labels[topic] = name
+            self._envelopes.pop(topic, None)
             self.router.hub.subscribe(topic, self)
+
+    def subscribe_many(self, names: list[str]) -> str | None:
+        """Subscribe all of ``names``, or none when that would pass the streams limit."""
+        limit = self.router.limits.max_streams
+        if len(set(self.labels.values()) | set(names)) > limit:
+            return f"Invalid request: too many streams (at most {limit} per connection)"
+        for name in names:
+            self.subscribe(name)
+        return None
+
+    def subscriptions(self) -> list[str]:
+        """LIST_SUBSCRIPTIONS: the names in the order they were subscribed."""
+        return list(dict.fromkeys(self.labels.values()))
+
+    def is_stream_name(self, name: str) -> bool:
+        return bool(WELL_FORMED_RE.match(name))
+
+    def count_incoming(self, kind: str) -> None:
+        """One message from the client (a frame of any kind); too many closes the connection."""
+        if not self.incoming.allow():
+            log.info("stream.too_many_messages kind=%s limit=%d", kind, self.incoming.limit)
+            self.finish("too many messages", code=POLICY_VIOLATION)
 
     def unsubscribe(self, name: str) -> None:
         for topic, label in list(self.labels.items()):
             if label == name:
                 del self.labels[topic]
+                self._envelopes.pop(topic, None)
                 self.router.hub.unsubscribe(topic, self)
         if name in self.listen_keys:
             self.listen_keys.discard(name)
@@ -101,13 +150,30 @@ class StreamRouter:
     """Maps stream names to hub topics and runs websocket connections."""
 
     def __init__(self, hub: EventHub, listen_keys: ListenKeys, symbols: set[str], *,
-                 max_pending: int = 10_000) -> None:
+                 max_pending: int = 10_000, limits: StreamLimits | None = None) -> None:
         self.hub = hub
         self.listen_keys = listen_keys
-        self.symbols = {symbol.lower() for symbol in symbols}
+        self.symbols = {symbol.upper() for symbol in symbols}
         self.max_pending = max_pending
+        self.limits = limits or StreamLimits()
         self.shutting_down = trio.Event()
         self._connections: set[Connection] = set()
+
+    @property
+    def connections(self) -> frozenset[Connection]:
+        """The open connections (market and listenKey streams)."""
+        return frozenset(self._connections)
+
+    def add_symbols(self, symbols: set[str]) -> None:
+        """Serve market streams of more symbols (a replayed recording's)."""
+        self.symbols |= {symbol.upper() for symbol in symbols}
+
+    def drop_all(self, code: int = GOING_AWAY, reason: str = "connection dropped") -> int:
+        """Close every open connection after what is already queued; how many there were."""
+        connections = list(self._connections)
+        for connection in connections:
+            connection.finish(reason, code=code)
+        return len(connections)
 
     def topic_for(self, name: str, connection: Connection) -> str | None:
         """The hub topic of a stream name; None for well-formed names that produce nothing yet."""
@@ -115,30 +181,36 @@ class StreamRouter:
         if entry is not None:
             connection.listen_keys.add(name)
             return entry.topic
-        if name == "!bookTicker":
-            return name
-        match = MARKET_STREAM_RE.match(name)
-        if match and match.group(1) in self.symbols:
+        stream = parse_stream_name(name)
+        if stream is not None and (stream.symbol is None or stream.symbol in self.symbols):
             return name
         return None
 
     def shutdown(self) -> None:
+        """The server stops: ``serverShutdown`` to every connection, then close (1001)."""
         self.shutting_down.set()
+        now_ms = time.time_ns() // 1_000_000
         for connection in list(self._connections):
-            connection.finish("server shutdown", code=1001)
+            connection.notify_shutdown(now_ms)
+            connection.finish("server shutdown", code=GOING_AWAY)
 
     async def serve(self, websocket: WebSocket, names: list[str], *, combined: bool) -> None:
         connection = Connection(self, combined=combined, max_pending=self.max_pending)
         # Subscribe before accepting: once the client sees the socket open, no event is missed.
-        for name in names:
-            connection.subscribe(name)
+        refused = connection.subscribe_many(names)
         self._connections.add(connection)
         try:
             await websocket.accept()
+            connection.monitor = monitor_of(websocket.scope)
+            if connection.monitor is not None:
+                connection.monitor.on_incoming = connection.count_incoming
+            if refused is not None:
+                connection.finish("too many streams", code=POLICY_VIOLATION)
             if self.shutting_down.is_set():
                 connection.finish("server shutdown", code=1001)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read_controls, websocket, connection, nursery.cancel_scope)
+                nursery.start_soon(self._watch, connection)
                 await self._write(websocket, connection)
                 nursery.cancel_scope.cancel()
         finally:
@@ -156,6 +228,26 @@ class StreamRouter:
                 log.debug("stream.send_failed error=%r", exc)
                 return
 
+    async def _watch(self, connection: Connection) -> None:
+        """Close the connection when its pongs stop or its lifetime is over."""
+        limits = self.limits
+        lifetime_end = math.inf if limits.lifetime_s is None else trio.current_time() + limits.lifetime_s
+        monitor = connection.monitor
+        while True:
+            if monitor is None or limits.ping_interval_s is None:
+                await trio.sleep_until(lifetime_end)
+            else:
+                await trio.sleep_until(min(lifetime_end, trio.current_time() + limits.watch_interval_s))
+                sent = monitor.oldest_unanswered()
+                if sent is not None and trio.current_time() - sent >= limits.pong_timeout_s:
+                    log.info("stream.pong_timeout timeout_s=%s", limits.pong_timeout_s)
+                    connection.finish("pong timeout", code=POLICY_VIOLATION)
+                    return
+            if trio.current_time() >= lifetime_end:
+                log.info("stream.lifetime_over lifetime_s=%s", limits.lifetime_s)
+                connection.finish("connection lifetime over", code=GOING_AWAY)
+                return
+
     async def _read_controls(self, websocket: WebSocket, connection: Connection,
                              scope: trio.CancelScope) -> None:
         try:
@@ -163,59 +255,17 @@ class StreamRouter:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
+                connection.count_incoming("message")
                 text = message.get("text")
                 if text is None:  # a binary frame: not a control message
-                    connection.reply({"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"})
+                    connection.reply({"error": {"code": 3, "msg": "Invalid JSON: expected value at "
+                                                "line 1 column 1"}, "id": None})
                     continue
                 handle_control(connection, text)
         except (WebSocketDisconnect, RuntimeError) as exc:
             log.debug("stream.receive_failed error=%r", exc)
         connection.finish("client gone")
         scope.cancel()
-
-
-def handle_control(connection: Connection, text: str) -> None:
-    """SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY / GET_PROPERTY (the seed)."""
-    try:
-        request = json.loads(text)
-    except ValueError:
-        connection.reply({"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"})
-        return
-    if not isinstance(request, dict) or "method" not in request:
-        connection.reply({"code": 2, "msg": "Invalid request: missing field method"})
-        return
-    request_id = request.get("id")
-    if not isinstance(request_id, int) or isinstance(request_id, bool) or request_id < 0:
-        connection.reply({"code": 2, "msg": "Invalid request: request ID must be an unsigned integer"})
-        return
-    method, params = request.get("method"), request.get("params") or []
-    if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
-        names = [name for name in params if isinstance(name, str) and WELL_FORMED_RE.match(name)]
-        if len(names) != len(params):
-            connection.reply({"code": 2, "msg": "Invalid request: invalid stream name", "id": request_id})
-            return
-        for name in names:
-            (connection.subscribe if method == "SUBSCRIBE" else connection.unsubscribe)(name)
-        connection.reply({"result": None, "id": request_id})
-    elif method == "LIST_SUBSCRIPTIONS":
-        connection.reply({"result": sorted(set(connection.labels.values())), "id": request_id})
-    elif method in ("SET_PROPERTY", "GET_PROPERTY"):
-        if not params or params[0] != "combined":
-            connection.reply({"code": 0, "msg": "Unknown property", "id": request_id})
-        elif method == "GET_PROPERTY":
-            connection.reply({"result": connection.combined, "id": request_id})
-        elif len(params) != 2 or not isinstance(params[1], bool):
-            connection.reply({"code": 1, "msg": "Invalid value type: expected Boolean", "id": request_id})
-        else:
-            connection.combined = params[1]
-            connection.reply({"result": None, "id": request_id})
-    else:
-        connection.reply({
-            "code": 2,
-            "msg": f"Invalid request: unknown variant {method}, expected one of SUBSCRIBE, "
-                   "UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY",
-            "id": request_id,
-        })
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str | None) -> None:

@@ -53,7 +53,7 @@ async def test_raw_and_combined_framing():
 async def test_unknown_but_well_formed_streams_produce_nothing():
     hub, _, _, router = setup()
     connection = Connection(router, combined=False, max_pending=10)
-    for name in ("dogeusdt@trade", "btcusdt@depth", "BTCUSDT@trade"):
+    for name in ("dogeusdt@trade", "btcusdt@depth7", "btcusdt@kline_2m", "BTCUSDT@trade"):
         connection.subscribe(name)
     assert connection.labels == {}
     hub.publish("btcusdt@trade", {"e": "trade"})
@@ -114,10 +114,10 @@ async def test_control_messages():
     assert ask({"method": "GET_PROPERTY", "params": ["combined"], "id": 3}) == {"result": False, "id": 3}
     assert ask({"method": "SET_PROPERTY", "params": ["combined", True], "id": 4}) == {"result": None, "id": 4}
     assert connection.combined
-    assert ask({"method": "SET_PROPERTY", "params": ["combined", "yes"], "id": 5})["code"] == 1
-    assert ask({"method": "GET_PROPERTY", "params": ["colour"], "id": 6})["code"] == 0
+    assert ask({"method": "SET_PROPERTY", "params": ["combined", "yes"], "id": 5})["error"]["code"] == 1
+    assert ask({"method": "GET_PROPERTY", "params": ["colour"], "id": 6})["error"]["code"] == 0
     assert ask({"method": "UNSUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 7}) == {"result": None, "id": 7}
     assert connection.labels == {}
-    assert ask({"method": "SUBSCRIBE", "params": ["bad name!"], "id": 8})["code"] == 2
-    assert ask({"method": "SUBSCRIBE", "params": [], "id": -1})["code"] == 2
-    assert ask("{not json")["code"] == 3
+    assert ask({"method": "SUBSCRIBE", "params": ["bad name!"], "id": 8})["error"]["code"] == 2
+    assert ask({"method": "SUBSCRIBE", "params": [], "id": -1})["error"]["code"] == 2
+    assert ask("{not json")["error"]["code"] == 3
