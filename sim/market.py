@@ -5,12 +5,15 @@ fill and partially fill within seconds.  Each step, for each symbol,
 
 1. the mid price takes one random-walk step (normal, ``volatility_bps``);
 2. the participants withdraw their ladder and quote a new one around the new
-   mid: ``book_levels`` levels per side, one tick wide at the top.  New quotes
+   mid: ``book_levels`` levels per side ``level_spacing_bps`` apart, ``spread_ticks``
+   wide at the top, each size scaled by ``depth_scale``.  New quotes
    go through the matching engine, so when the mid has moved past a user's
    resting order, the new quote trades with it, as a real market would;
-3. with probability ``taker_probability`` a participant sends a MARKET order
-   that takes from the best levels, where a user's order at the same price
-   stands first in time (the ladder is re-quoted after it every step).
+3. ``takers_per_step`` times, with probability ``taker_probability`` each, a
+   participant sends a MARKET order that takes from the best levels, where a
+   user's order at the same price stands first in time (the ladder is re-quoted
+   after it every step).  Trade rate = takers_per_step * taker_probability per
+   ``participant_interval_ms``.
 
 Determinism: every random draw comes from one ``random.Random`` per symbol,
 seeded by the config seed and the symbol name, and the number and order of
@@ -38,7 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Distance between ladder levels, as a fraction of the mid (0.5 basis point).
+# Default distance between ladder levels, as a fraction of the mid (0.5 basis point;
+# ``SimConfig.level_spacing_bps``).
 LEVEL_SPACING = Decimal("0.00005")
 _MID_PRECISION = Decimal("1e-10")
 
@@ -59,6 +63,10 @@ class SyntheticMarket:
         self.levels = config.book_levels
         self.volatility = config.volatility_bps / 10_000
         self.taker_probability = config.taker_probability
+        self.takers_per_step = config.takers_per_step
+        self.spread_ticks = config.spread_ticks
+        self.level_spacing = Decimal(repr(config.level_spacing_bps)) / 10_000
+        self.depth_scale = Decimal(config.depth_scale)
         self.steps = 0
         self._symbols = {
             name: _SymbolMarket(spec, Random(f"tradingd-sim-market:{config.seed}:{name}"),
@@ -80,7 +88,8 @@ class SyntheticMarket:
         for state in self._symbols.values():
             self._move_mid(state)
             self._requote(state)
-            self._maybe_take(state)
+            for _ in range(self.takers_per_step):
+                self._maybe_take(state)
         self.exchange.publish_changes(self._symbols)
 
     # ------------------------------------------------------------------ steps
@@ -98,11 +107,12 @@ class SyntheticMarket:
             self.exchange.participant_cancel(order)
         state.quotes.clear()
         tick = spec.tick_size
-        spacing = max(tick, floor_to_step(state.mid * LEVEL_SPACING, tick))
-        best_bid = floor_to_step(state.mid, tick)
+        spacing = max(tick, floor_to_step(state.mid * self.level_spacing, tick))
+        # The spread straddles the mid: (spread_ticks - 1) / 2 ticks below it for the bid.
+        best_bid = floor_to_step(state.mid - tick * (self.spread_ticks - 1) / 2, tick)
         if best_bid == state.mid:
             best_bid -= tick
-        best_ask = best_bid + tick
+        best_ask = best_bid + tick * self.spread_ticks
         for level in range(self.levels):
             bid_qty = self._draw_qty(state, low=0.3, high=1.5)
             ask_qty = self._draw_qty(state, low=0.3, high=1.5)
@@ -135,8 +145,7 @@ class SyntheticMarket:
         if order.is_open:
             state.quotes.append(order)
 
-    @staticmethod
-    def _draw_qty(state: _SymbolMarket, *, low: float, high: float) -> Decimal:
+    def _draw_qty(self, state: _SymbolMarket, *, low: float, high: float) -> Decimal:
         spec = state.spec
-        scale = Decimal(repr(round(state.rng.uniform(low, high), 6)))
+        scale = Decimal(repr(round(state.rng.uniform(low, high), 6))) * self.depth_scale
         return max(spec.min_qty, floor_to_step(spec.lot * scale, spec.step_size))
