@@ -18,6 +18,7 @@ from sim.numbers import ZERO
 
 if TYPE_CHECKING:
     from sim.engine import Order
+    from sim.order_lists import OrderList
 
 
 class LedgerError(RuntimeError):
@@ -45,6 +46,7 @@ class TradeRecord:
     time: int
     is_buyer: bool
     is_maker: bool
+    order_list_id: int = -1
 
 
 @dataclass
@@ -60,6 +62,12 @@ class Account:
     update_time: int = 0
     orders: dict[tuple[str, int], Order] = field(default_factory=dict)
     trades: dict[str, list[TradeRecord]] = field(default_factory=dict)
+    # Order lists (OCO) by orderListId (sim.order_lists); ids are unique on the exchange.
+    order_lists: dict[int, OrderList] = field(default_factory=dict)
+    # canTrade false: every new order is refused ("This action is disabled on this account.").
+    can_trade: bool = True
+    # Pay commissions in BNB when free BNB covers them (sim.commissions).
+    bnb_burn: bool = False
     _changed: dict[str, None] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- balances
@@ -143,6 +151,13 @@ class Account:
                 if newest is None or order.order_id > newest.order_id:
                     newest = order
         return newest
+
+    def open_order_lists(self, symbol: str | None = None) -> list[OrderList]:
+        return [
+            order_list
+            for order_list in self.order_lists.values()
+            if order_list.is_open and (symbol is None or order_list.symbol == symbol)
+        ]
 
     def record_trade(self, record: TradeRecord) -> None:
         self.trades.setdefault(record.symbol, []).append(record)

@@ -15,6 +15,7 @@ import string
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from sim.rules import TradingRules, load_trading_rules
 from sim.stream_limits import StreamLimits
 
 DEFAULT_BALANCES: dict[str, str] = {"USDT": "10000", "BTC": "0.5", "ETH": "5", "BNB": "10"}
@@ -85,6 +86,16 @@ class SimConfig:
     maker_commission: str = "0.001"
     taker_commission: str = "0.001"
     graceful_timeout_s: float = 2.0
+    # Trading rules (sim.symbols, sim.filter_specs): ``symbols`` replaces the built-in
+    # symbols with exchangeInfo-shaped entries (or a JSON file of them, or of a whole
+    # exchangeInfo document); ``exchange_filters``/``asset_filters`` (MAX_ASSET) likewise.
+    symbols: list[dict] | str | None = None
+    exchange_filters: list[dict] | None = None
+    asset_filters: list[dict] = field(default_factory=list)
+    # Public trades kept per symbol for trades/aggTrades/klines/ticker (oldest dropped).
+    trade_history: int = 100_000
+    # The default account pays its commissions in BNB ("BNB burn") when it holds enough.
+    bnb_burn: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -117,6 +128,9 @@ class SimConfig:
             rate = _decimal(name, getattr(self, name))
             if not 0 <= rate < 1:
                 raise ValueError(f"sim {name} must be within [0, 1)")
+        if self.trade_history < 1:
+            raise ValueError("sim trade_history must be >= 1")
+        self.trading_rules()  # refuse malformed symbols and filters at start-up
         if (self.api_key is None) != (self.api_secret is None):
             raise ValueError("sim api_key and api_secret must be given together")
         if self.api_key is None:
@@ -124,6 +138,10 @@ class SimConfig:
         assert self.api_secret is not None
         if not API_KEY_RE.match(self.api_key) or not API_KEY_RE.match(self.api_secret):
             raise ValueError("sim api_key and api_secret must be 1-128 letters and digits")
+
+    def trading_rules(self) -> TradingRules:
+        """The symbols and exchange/asset filters this config asks for (parsed, checked)."""
+        return load_trading_rules(self.symbols, self.exchange_filters, self.asset_filters)
 
     def _check_market_shape(self) -> None:
         if self.spread_ticks < 1:

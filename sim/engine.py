@@ -9,13 +9,19 @@ a plan made now is still exact when it is applied right after.
 This module knows nothing of accounts or balances: a resting order may belong
 to a user or to a synthetic participant (``owner is None``); settlement is the
 exchange's job (``sim.exchange``).
+
+Iceberg orders (``iceberg_qty > 0``) show only ``visible`` of their quantity:
+depth and matching see that part; when a fill uses it up and quantity remains,
+a new part of ``iceberg_qty`` (or what is left) is shown and the order goes to
+the back of its price level, losing time priority like a new order.  ``plan``
+plays the same refills on a copy of each level's queue, so a plan stays exact.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -36,7 +42,7 @@ class Order:
     order_id: int
     client_order_id: str
     side: str  # BUY | SELL
-    order_type: str  # LIMIT | LIMIT_MAKER | MARKET
+    order_type: str  # LIMIT | LIMIT_MAKER | MARKET | STOP_LOSS(_LIMIT) | TAKE_PROFIT(_LIMIT)
     time_in_force: str  # GTC | IOC | FOK (MARKET orders report GTC, as Binance does)
     price: Decimal  # ZERO for MARKET
     orig_qty: Decimal
@@ -49,6 +55,14 @@ class Order:
     owner: Account | None = None
     reserved: Decimal = ZERO
     on_book: bool = False
+    stop_price: Decimal = ZERO
+    iceberg_qty: Decimal = ZERO
+    trailing_delta: int = 0
+    order_list_id: int = -1
+    # False while a stop/take-profit order waits for its trigger (isWorking).
+    working: bool = True
+    working_time: int = -1
+    visible: Decimal = ZERO  # the shown part of an iceberg on the book
 
     @property
     def remaining(self) -> Decimal:
@@ -57,6 +71,15 @@ class Order:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_iceberg(self) -> bool:
+        return self.iceberg_qty > 0
+
+    @property
+    def shown(self) -> Decimal:
+        """What depth shows and a taker can meet now: the visible part of an iceberg."""
+        return self.visible if self.is_iceberg else self.remaining
 
 
 @dataclass(frozen=True)
@@ -99,7 +122,13 @@ class _Side:
             self.prices.pop(bisect.bisect_left(self.prices, order.price))
 
     def level_qty(self, price: Decimal) -> Decimal:
-        return sum((order.remaining for order in self.levels[price]), ZERO)
+        return sum((order.shown for order in self.levels[price]), ZERO)
+
+    def requeue(self, order: Order) -> None:
+        """Move ``order`` to the back of its level (an iceberg showing a new part)."""
+        queue = self.levels[order.price]
+        queue.remove(order)
+        queue.append(order)
 
 
 class OrderBook:
@@ -120,9 +149,17 @@ class OrderBook:
     # -------------------------------------------------------------- mutations
 
     def add(self, order: Order) -> None:
+        if order.is_iceberg:
+            order.visible = min(order.iceberg_qty, order.remaining)
         self._side(order.side).add(order)
         order.on_book = True
         self.update_id += 1
+
+    def redisplay(self, order: Order) -> None:
+        """An iceberg that traded as a taker before resting shows a fresh part of what is left."""
+        if order.on_book and order.is_iceberg:
+            order.visible = min(order.iceberg_qty, order.remaining)
+            self.update_id += 1
 
     def remove(self, order: Order) -> None:
         if not order.on_book:
@@ -139,8 +176,13 @@ class OrderBook:
         maker.status = "FILLED" if maker.remaining == 0 else "PARTIALLY_FILLED"
         if maker.remaining == 0:
             self.remove(maker)
-        else:
-            self.update_id += 1
+            return
+        if maker.is_iceberg:
+            maker.visible -= match.qty
+            if maker.visible <= 0:
+                maker.visible = min(maker.iceberg_qty, maker.remaining)
+                self._side(maker.side).requeue(maker)
+        self.update_id += 1
 
     # ---------------------------------------------------------------- queries
 
@@ -160,11 +202,22 @@ class OrderBook:
             out.append((price, book_side.level_qty(price)))
         return out
 
-    def makers_for(self, taker_side: str) -> Iterator[Order]:
-        """Resting orders a ``taker_side`` order meets, in price-time priority."""
+    def makers_for(self, taker_side: str) -> Generator[tuple[Order, Decimal], Decimal | None, None]:
+        """(resting order, quantity it offers) in price-time priority, icebergs refilled.
+
+        An iceberg appears once per shown part: after its part is used up it
+        comes back at the end of its level's queue with the next part, exactly
+        as ``fill`` will requeue it.  The caller stops when it has enough.
+        """
         book_side = self._opposite(taker_side)
         for price in list(book_side.best_first()):
-            yield from list(book_side.levels.get(price, ()))
+            queue = deque((order, order.shown, order.remaining)
+                          for order in book_side.levels.get(price, ()))
+            while queue:
+                order, shown, left = queue.popleft()
+                taken = yield order, shown
+                if taken is not None and order.is_iceberg and taken == shown and left > taken:
+                    queue.append((order, min(order.iceberg_qty, left - taken), left - taken))
 
     def would_cross(self, side: str, price: Decimal) -> bool:
         best = self.best("SELL" if side == "BUY" else "BUY")
@@ -190,25 +243,29 @@ class OrderBook:
     ) -> list[Match]:
         """The executions an incoming order would make, without changing anything.
 
-        Exactly one of ``quantity`` (base asset) and ``quote_budget`` (quote asset,
-        MARKET ``quoteOrderQty``) is given.  With a budget, each level takes the
-        largest multiple of ``step`` that the remaining budget pays for.
+        ``quantity`` (base asset) and/or ``quote_budget`` (quote asset: a MARKET
+        ``quoteOrderQty``, or what a triggered stop BUY can pay) bound the plan.
+        With a budget, each level takes the largest multiple of ``step`` that the
+        remaining budget pays for.
         """
         matches: list[Match] = []
         left_qty = quantity
         left_quote = quote_budget
-        for maker in self.makers_for(taker_side):
+        makers = self.makers_for(taker_side)
+        offer = next(makers, None)
+        while offer is not None:
+            maker, shown = offer
             price = maker.price
             if limit_price is not None:
                 if taker_side == "BUY" and price > limit_price:
                     break
                 if taker_side == "SELL" and price < limit_price:
                     break
+            qty = shown
             if left_qty is not None:
-                qty = min(maker.remaining, left_qty)
-            else:
-                assert left_quote is not None
-                qty = min(maker.remaining, floor_to_step(left_quote / price, step))
+                qty = min(qty, left_qty)
+            if left_quote is not None:
+                qty = min(qty, floor_to_step(left_quote / price, step))
             if qty <= 0:
                 break
             match = Match(maker, price, qty)
@@ -217,7 +274,11 @@ class OrderBook:
                 left_qty -= qty
                 if left_qty == 0:
                     break
-            else:
-                assert left_quote is not None
+            if left_quote is not None:
                 left_quote -= match.quote_qty
+            try:
+                offer = makers.send(qty)
+            except StopIteration:
+                break
+        makers.close()
         return matches

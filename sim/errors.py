@@ -130,3 +130,76 @@ def bad_api_key_format() -> SimApiError:
 
 def rejected_api_key() -> SimApiError:
     return SimApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+
+# --- order entry (sim.requests, sim.filters, sim.order_checks) ----------------------
+
+# The decimal grammar the live exchange answers -1100 with (seen in its messages).
+DECIMAL_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
+
+
+def illegal_characters(name: str, legal_range: str = DECIMAL_RANGE) -> SimApiError:
+    return SimApiError(
+        -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal_range}'."
+    )
+
+
+def bad_precision() -> SimApiError:
+    """-1111, the seed's wording (today: "Parameter '%s' has too much precision.")."""
+    return SimApiError(-1111, "Precision is over the maximum defined for this asset.")
+
+
+def invalid_message(msg: str) -> SimApiError:
+    """-1013 INVALID_MESSAGE outside the filters: "Invalid quantity.", "Invalid price." ..."""
+    return SimApiError(-1013, msg)
+
+
+def empty_orig_client_order_id() -> SimApiError:
+    return SimApiError(-1119, "Original client order ID was empty.")
+
+
+def bad_interval() -> SimApiError:
+    return SimApiError(-1120, "Invalid interval.")
+
+
+def lookup_interval_too_big(hours: int) -> SimApiError:
+    return SimApiError(-1127, f"More than {hours} hours between startTime and endTime.")
+
+
+def bad_combination(recommendation: str | None = None) -> SimApiError:
+    msg = "Combination of optional parameters invalid."
+    if recommendation:
+        msg += f" Recommendation: {recommendation}"
+    return SimApiError(-1128, msg)
+
+
+# The matching engine's refusals (-2010/-2011), the seed's "Order Rejection Issues"
+# with today's spelling where the seed had a typo ("This action disabled is on ...").
+MARKET_NOT_SUPPORTED = "Market orders are not supported for this symbol."
+ICEBERG_NOT_SUPPORTED = "Iceberg orders are not supported for this symbol."
+TYPE_NOT_SUPPORTED = {
+    "MARKET": MARKET_NOT_SUPPORTED,
+    "STOP_LOSS": "Stop loss orders are not supported for this symbol.",
+    "STOP_LOSS_LIMIT": "Stop loss limit orders are not supported for this symbol.",
+    "TAKE_PROFIT": "Take profit orders are not supported for this symbol.",
+    "TAKE_PROFIT_LIMIT": "Take profit limit orders are not supported for this symbol.",
+}
+PRICE_QTY_ZERO = "Price * QTY is zero or less."
+ICEBERG_EXCEEDS_QTY = "IcebergQty exceeds QTY."
+ACTION_DISABLED = "This action is disabled on this account."
+UNSUPPORTED_ORDER_COMBINATION = "Unsupported order combination"
+WOULD_TRIGGER = "Order would trigger immediately."
+CANCEL_INVALID = "Cancel order is invalid. Check origClOrdId and orderId."
+OCO_BAD_PRICES = "The relationship of the prices for the orders is not correct."
+OCO_NOT_SUPPORTED = "OCO orders are not supported for this symbol"
+QUOTE_QTY_NOT_SUPPORTED = "Quote order qty market orders are not support for this symbol."
+TRAILING_NOT_SUPPORTED = "Trailing stop orders are not supported for this symbol."
+SYMBOL_NOT_PERMITTED = "This symbol is not permitted for this account."
+
+# executionReport "r" for the refusals that have a reject-reason name.
+REJECT_REASONS = {
+    INSUFFICIENT_BALANCE: "INSUFFICIENT_BALANCES",
+    WOULD_TRIGGER: "STOP_PRICE_WOULD_TRIGGER_IMMEDIATELY",
+    WOULD_TAKE: "WOULD_MATCH_IMMEDIATELY",
+    OCO_BAD_PRICES: "OCO_BAD_PRICES",
+}

@@ -30,14 +30,18 @@ from decimal import Decimal
 
 from sim import errors, render
 from sim.accounts import Account, AccountRegistry, TradeRecord
+from sim.commissions import commission
 from sim.config import SimConfig
+from sim.contingent import AT_MARKET, ContingentOrders
 from sim.engine import Match, Order, OrderBook
-from sim.filters import AveragePrice, OrderShape, check_new_order
+from sim.filters import AveragePrice
 from sim.hub import EventHub, market_topic, user_topic
 from sim.market import SyntheticMarket
 from sim.numbers import ZERO, up8
+from sim.order_checks import check_user_order
 from sim.requests import NewOrder, OrderRef
-from sim.symbols import DEFAULT_SYMBOLS, SymbolSpec
+from sim.symbols import SymbolSpec
+from sim.tape import Tape
 from sim.wallet import WalletBook
 
 log = logging.getLogger(__name__)
@@ -49,25 +53,32 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Exchange:
+class Exchange(ContingentOrders):
     """All symbols, books and accounts of one simulator; ``step()`` drives the market.
 
     ``clock`` returns exchange time in milliseconds (wall clock by default);
     ``seed_liquidity=False`` leaves the books empty until the first ``step()``.
+    ``symbols`` defaults to the config's trading rules (``SimConfig.symbols``, else
+    the built-in symbols).  Stop orders and OCO lists: ``sim.contingent``.
     """
 
     def __init__(
         self,
         config: SimConfig,
         *,
-        symbols: Iterable[SymbolSpec] = DEFAULT_SYMBOLS,
+        symbols: Iterable[SymbolSpec] | None = None,
         clock: Callable[[], int] = wall_clock_ms,
         seed_liquidity: bool = True,
     ) -> None:
         self.config = config
         self.clock = clock
         self.hub = EventHub()
-        self.specs: dict[str, SymbolSpec] = {spec.symbol: spec for spec in symbols}
+        # Symbols, exchange filters and MAX_ASSET limits (sim.rules), shown and enforced.
+        self.rules = config.trading_rules()
+        chosen = self.rules.symbols if symbols is None else tuple(symbols)
+        self.specs: dict[str, SymbolSpec] = {spec.symbol: spec for spec in chosen}
+        self.tape = Tape(config.trade_history)  # public trades (sim.tape)
+        self._init_contingent()
         self.books = {name: OrderBook(name) for name in self.specs}
         self.avg_prices = {
             name: AveragePrice(spec.avg_price_mins, spec.initial_price)
@@ -80,6 +91,7 @@ class Exchange:
             config.api_key, config.api_secret, config.decimal_balances(),
             maker_rate=self.participant_rates[0], taker_rate=self.participant_rates[1],
         )
+        self.default_account.bnb_burn = config.bnb_burn
         self._order_ids = dict.fromkeys(self.specs, 0)
         self._trade_ids = dict.fromkeys(self.specs, 0)
         self._ids = random.Random(f"tradingd-sim-client-ids:{config.seed}")
@@ -133,7 +145,10 @@ class Exchange:
         if order is None or not order.is_open:
             raise errors.cancel_rejected(errors.UNKNOWN_ORDER)
         cancel_id = ref.new_client_order_id or self._new_client_id()
-        self._cancel(order, "CANCELED", client_order_id=cancel_id)
+        if order.order_list_id != -1:  # canceling a leg cancels the whole OCO
+            self._cancel_list(account.order_lists[order.order_list_id], cancel_id)
+        else:
+            self._cancel(order, "CANCELED", client_order_id=cancel_id)
         self._publish_changes([order.symbol])
         return render.order_canceled(order, cancel_id)
 
@@ -154,7 +169,7 @@ class Exchange:
         start_time: int | None = None, end_time: int | None = None,
         from_id: int | None = None, limit: int = 500,
     ) -> list[dict[str, object]]:
-        """The seed's rules: ``fromId`` gives ids >= it, else the most recent ``limit``."""
+        """``fromId`` or ``startTime``: the oldest ``limit`` from there; else the newest."""
         self.spec(symbol)
         records = [
             record
@@ -164,7 +179,8 @@ class Exchange:
             and (end_time is None or record.time <= end_time)
             and (from_id is None or record.trade_id >= from_id)
         ]
-        chosen = records[:limit] if from_id is not None else records[-limit:]
+        oldest_first = from_id is not None or start_time is not None
+        chosen = records[:limit] if oldest_first else records[-limit:]
         return [render.my_trade(record) for record in chosen]
 
     def account_info(self, account: Account) -> dict[str, object]:
@@ -205,7 +221,9 @@ class Exchange:
         if spec.status != "TRADING":
             raise errors.order_rejected(errors.MARKET_CLOSED)
         if owner is not None:
-            self._check_user_order(owner, spec, req, now)
+            self.check_user_order(owner, spec, req, now)
+            if req.is_algo:
+                return self._park(owner, spec, req, now), [], now
         if req.order_type == "LIMIT_MAKER":
             assert req.price is not None
             if book.would_cross(req.side, req.price):
@@ -220,27 +238,18 @@ class Exchange:
         reserve = self._reservation(req, matches)
         if owner is not None:
             owner.lock(self._lock_asset(spec, req.side), reserve)  # may refuse: nothing changed yet
-        if req.time_in_force == "FOK" and sum((m.qty for m in matches), ZERO) < (req.quantity or ZERO):
-            matches = []  # all or nothing
         order = self._new_order(owner, spec, req, matches, reserve, now)
-        planned = sum((m.qty for m in matches), ZERO)
-        if order.order_type != "MARKET" and order.time_in_force == "GTC" and planned < order.orig_qty:
-            # It will rest: put it on its own side now (the plan takes from the other side
-            # only), so that its NEW and TRADE reports say it is working ("w": true).
-            book.add(order)
-        self._report(order, "NEW", now)
-        fills = [self._execute(spec, book, order, match, now) for match in matches]
-        self._finish_taker(spec, book, order, now)
+        fills = self._match(spec, book, order, matches, now)
+        self.run_triggers()
         return order, fills, now
 
-    def _check_user_order(self, owner: Account, spec: SymbolSpec, req: NewOrder, now: int) -> None:
-        open_orders = owner.open_orders(spec.symbol)
-        if req.client_order_id is not None and any(
-            order.client_order_id == req.client_order_id for order in open_orders
-        ):
-            raise errors.order_rejected(errors.DUPLICATE_ORDER)
-        shape = OrderShape(req.order_type, req.price, req.quantity, req.quote_order_qty)
-        check_new_order(spec, shape, self.avg_prices[spec.symbol].value(now), len(open_orders))
+    def check_user_order(self, owner: Account, spec: SymbolSpec, req: NewOrder,
+                         now: int) -> None:
+        """Everything but balance and the book (``sim.order_checks``); order/test uses it too."""
+        check_user_order(owner, spec, req, avg_price=self.avg_prices[spec.symbol].value(now),
+                         last_price=self.last_price(spec.symbol),
+                         exchange_filters=self.rules.exchange_filters,
+                         asset_limits=dict(self.rules.asset_limits))
 
     @staticmethod
     def _lock_asset(spec: SymbolSpec, side: str) -> str:
@@ -284,6 +293,9 @@ class Exchange:
             update_time=now,
             owner=owner,
             reserved=reserve if owner is not None else ZERO,
+            stop_price=req.stop_price or ZERO,
+            iceberg_qty=req.iceberg_qty or ZERO,
+            trailing_delta=req.trailing_delta or 0,
         )
         if owner is not None:
             owner.orders[(spec.symbol, order_id)] = order
@@ -305,6 +317,10 @@ class Exchange:
         maker_fill = self._settle(spec, maker, match, trade_id, is_maker=True, now=now)
         taker_fill = self._settle(spec, taker, match, trade_id, is_maker=False, now=now)
         self.avg_prices[spec.symbol].add(now, match.price, match.qty)
+        self.tape[spec.symbol].record(trade_id, match.price, match.qty, now,
+                                      buyer_is_maker=maker.side == "BUY",
+                                      taker_order_id=taker.order_id)
+        self._note_trade(spec.symbol, match.price)  # stop orders fire after this taker
         buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
         self.hub.publish(
             market_topic(spec.symbol, "trade"),
@@ -315,6 +331,8 @@ class Exchange:
             self._release(spec, maker)
         self._report(maker, "TRADE", now, fill=maker_fill)
         self._report(taker, "TRADE", now, fill=taker_fill)
+        if maker.order_list_id != -1:  # an OCO's limit leg traded: the other leg expires
+            self._leg_touched(maker, now)
         return taker_fill
 
     def _settle(
@@ -325,19 +343,24 @@ class Exchange:
         rates = (owner.maker_rate, owner.taker_rate) if owner else self.participant_rates
         rate = rates[0] if is_maker else rates[1]
         quote = match.quote_qty
-        if order.side == "BUY":
-            commission, commission_asset = up8(match.qty * rate), spec.base
-        else:
-            commission, commission_asset = up8(quote * rate), spec.quote
-        fill = render.Fill(trade_id, match.price, match.qty, quote, commission, commission_asset,
-                           is_maker, now)
+        charge = commission(
+            side=order.side, base=spec.base, quote=spec.quote, price=match.price, qty=match.qty,
+            quote_qty=quote, rate=rate, bnb_burn=owner is not None and owner.bnb_burn,
+            free_bnb=owner.balance("BNB").free if owner is not None and owner.bnb_burn else ZERO,
+            bnb_price=self._bnb_price)
+        commission_paid, commission_asset = charge.amount, charge.asset
+        fill = render.Fill(trade_id, match.price, match.qty, quote, commission_paid,
+                           commission_asset, is_maker, now)
         if owner is None:
             return fill
+        received_fee = ZERO if charge.in_bnb else commission_paid
+        if charge.in_bnb:
+            owner.debit("BNB", commission_paid)
         if order.side == "BUY":
             owner.spend_locked(spec.quote, quote)
             order.reserved -= quote
-            owner.credit(spec.base, match.qty - commission)
-            if order.order_type != "MARKET":  # keep locked only what the rest still needs
+            owner.credit(spec.base, match.qty - received_fee)
+            if order.order_type not in AT_MARKET:  # keep locked only what the rest still needs
                 excess = order.reserved - up8(order.price * order.remaining)
                 if excess > 0:
                     owner.unlock(spec.quote, excess)
@@ -345,15 +368,22 @@ class Exchange:
         else:
             owner.spend_locked(spec.base, match.qty)
             order.reserved -= match.qty
-            owner.credit(spec.quote, quote - commission)
+            owner.credit(spec.quote, quote - received_fee)
         owner.update_time = now
         owner.record_trade(TradeRecord(
             symbol=spec.symbol, trade_id=trade_id, order_id=order.order_id, price=match.price,
-            qty=match.qty, quote_qty=quote, commission=commission,
+            qty=match.qty, quote_qty=quote, commission=commission_paid,
             commission_asset=commission_asset, time=now, is_buyer=order.side == "BUY",
-            is_maker=is_maker,
+            is_maker=is_maker, order_list_id=order.order_list_id,
         ))
         return fill
+
+    def _bnb_price(self, quote: str) -> Decimal | None:
+        """The last price of BNB in ``quote`` (BNB burn), None without a BNB/quote symbol."""
+        for spec in self.specs.values():
+            if spec.base == "BNB" and spec.quote == quote:
+                return self.last_price(spec.symbol)
+        return None
 
     def _finish_taker(self, spec: SymbolSpec, book: OrderBook, order: Order, now: int) -> None:
         if order.order_type == "MARKET" and order.quote_order_qty > 0:
@@ -362,7 +392,7 @@ class Exchange:
             expired = order.executed_qty == 0 or (exhausted and unspent)
         else:
             expired = order.remaining > 0 and (
-                order.order_type == "MARKET" or order.time_in_force in ("IOC", "FOK")
+                order.order_type in AT_MARKET or order.time_in_force in ("IOC", "FOK")
             )
         if expired:
             order.status = "EXPIRED"
@@ -372,12 +402,15 @@ class Exchange:
         elif order.remaining > 0:
             if not order.on_book:
                 book.add(order)  # GTC rests, NEW or PARTIALLY_FILLED
+            elif order.executed_qty > 0:
+                book.redisplay(order)  # an iceberg that took first shows a fresh part
         else:
             self._release(spec, order)
 
     def _cancel(self, order: Order, status: str, *, client_order_id: str) -> None:
         spec = self.specs[order.symbol]
         self.books[order.symbol].remove(order)
+        self.stops[order.symbol].remove(order)
         order.status = status
         order.update_time = self.now_ms()
         self._release(spec, order)

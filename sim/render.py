@@ -34,7 +34,7 @@ def order_ack(order: Order, transact_time: int) -> dict[str, object]:
     return {
         "symbol": order.symbol,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": order.client_order_id,
         "transactTime": transact_time,
     }
@@ -43,7 +43,21 @@ def order_ack(order: Order, transact_time: int) -> dict[str, object]:
 def order_result(order: Order, transact_time: int) -> dict[str, object]:
     body = order_ack(order, transact_time)
     body.update(_order_core(order))
+    body.update(_contingent_fields(order))
     return body
+
+
+def _contingent_fields(order: Order) -> dict[str, object]:
+    """``stopPrice``/``icebergQty``/``trailingDelta``, shown only where the order has them
+    (the seed's OCO and cancel examples; plain orders' RESULT has neither)."""
+    extra: dict[str, object] = {}
+    if order.stop_price or order.trailing_delta:
+        extra["stopPrice"] = fmt8(order.stop_price)
+    if order.iceberg_qty:
+        extra["icebergQty"] = fmt8(order.iceberg_qty)
+    if order.trailing_delta:
+        extra["trailingDelta"] = order.trailing_delta
+    return extra
 
 
 def order_full(order: Order, transact_time: int, fills: list[Fill]) -> dict[str, object]:
@@ -66,20 +80,22 @@ def order_query(order: Order) -> dict[str, object]:
     body: dict[str, object] = {
         "symbol": order.symbol,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": order.client_order_id,
     }
     body.update(_order_core(order))
     body.update(
         {
-            "stopPrice": fmt8(ZERO),
-            "icebergQty": fmt8(ZERO),
+            "stopPrice": fmt8(order.stop_price),
+            "icebergQty": fmt8(order.iceberg_qty),
             "time": order.time,
             "updateTime": order.update_time,
-            "isWorking": True,
+            "isWorking": order.working,
             "origQuoteOrderQty": fmt8(order.quote_order_qty),
         }
     )
+    if order.trailing_delta:
+        body["trailingDelta"] = order.trailing_delta
     return body
 
 
@@ -89,10 +105,11 @@ def order_canceled(order: Order, cancel_client_order_id: str) -> dict[str, objec
         "symbol": order.symbol,
         "origClientOrderId": order.client_order_id,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": cancel_client_order_id,
     }
     body.update(_order_core(order))
+    body.update(_contingent_fields(order))
     return body
 
 
@@ -117,13 +134,15 @@ def execution_report(
     fill: Fill | None = None,
     client_order_id: str | None = None,
     orig_client_order_id: str = "",
+    reject_reason: str = "NONE",
 ) -> dict[str, object]:
     """The ``executionReport`` event, every field of the seed's payload, in its order.
 
     For CANCELED, ``client_order_id`` is the cancel request's id and
-    ``orig_client_order_id`` the order's own, as on Binance.
+    ``orig_client_order_id`` the order's own, as on Binance.  A trailing stop
+    also carries ``d`` (trailingDelta, 2022-04 changelog).
     """
-    return {
+    report: dict[str, object] = {
         "e": "executionReport",
         "E": event_time,
         "s": order.symbol,
@@ -133,13 +152,13 @@ def execution_report(
         "f": order.time_in_force,
         "q": fmt8(order.orig_qty),
         "p": fmt8(order.price),
-        "P": fmt8(ZERO),
-        "F": fmt8(ZERO),
-        "g": -1,
+        "P": fmt8(order.stop_price),
+        "F": fmt8(order.iceberg_qty),
+        "g": order.order_list_id,
         "C": orig_client_order_id,
         "x": execution_type,
         "X": order.status,
-        "r": "NONE",
+        "r": reject_reason,
         "i": order.order_id,
         "l": fmt8(fill.qty) if fill else fmt8(ZERO),
         "z": fmt8(order.executed_qty),
@@ -157,6 +176,9 @@ def execution_report(
         "Y": fmt8(fill.quote_qty) if fill else fmt8(ZERO),
         "Q": fmt8(order.quote_order_qty),
     }
+    if order.trailing_delta:
+        report["d"] = order.trailing_delta
+    return report
 
 
 def account_position(account: Account, assets: list[str], event_time: int) -> dict[str, object]:
@@ -182,7 +204,7 @@ def account_info(account: Account) -> dict[str, object]:
         "takerCommission": int(account.taker_rate * 10000),
         "buyerCommission": 0,
         "sellerCommission": 0,
-        "canTrade": True,
+        "canTrade": account.can_trade,
         "canWithdraw": True,
         "canDeposit": True,
         "updateTime": account.update_time,
@@ -200,7 +222,7 @@ def my_trade(record: TradeRecord) -> dict[str, object]:
         "symbol": record.symbol,
         "id": record.trade_id,
         "orderId": record.order_id,
-        "orderListId": -1,
+        "orderListId": record.order_list_id,
         "price": fmt8(record.price),
         "qty": fmt8(record.qty),
         "quoteQty": fmt8(record.quote_qty),

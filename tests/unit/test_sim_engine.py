@@ -275,13 +275,13 @@ def test_request_grammar_errors():
         ({"side": "BUY", "type": "LIMIT"}, -1102),
         ({"symbol": "BTCUSDT", "side": "HOLD", "type": "LIMIT"}, -1117),
         ({"symbol": "BTCUSDT", "side": "BUY", "type": "ICEBERG"}, -1116),
-        ({"symbol": "BTCUSDT", "side": "BUY", "type": "STOP_LOSS"}, -2010),
+        ({"symbol": "BTCUSDT", "side": "BUY", "type": "STOP_LOSS"}, -1102),  # no quantity
         ({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "1", "price": "1"},
          -1102),
         ({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTD",
           "quantity": "1", "price": "1"}, -1115),
         ({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET"}, -1102),
-        ({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1e-3"}, -1102),
+        ({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1e-3"}, -1100),
         ({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1",
           "price": "1"}, -1106),
     ]
