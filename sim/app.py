@@ -102,10 +102,12 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
     listen_keys = ListenKeys(time_factor=config.time_factor, seed=config.seed)
     router = StreamRouter(exchange.hub, listen_keys, set(exchange.specs),
                           limits=config.stream_limits())
+    faults = Faults(exchange, listen_keys)
     feed = MarketFeed(exchange, time_factor=config.time_factor,
-                      stats_interval_s=config.stream_stats_interval_s)
+                      stats_interval_s=config.stream_stats_interval_s,
+                      take_gap=faults.take_depth_gap)
     app = build_app(exchange, listen_keys, router)
-    front = build_front(app, config, exchange, listen_keys)  # limits, faults, /ws-api/v3
+    front = build_front(app, config, exchange, listen_keys, faults)  # limits, faults, /ws-api/v3
 
     server_config = HypercornConfig()
     server_config.bind = [f"{config.host}:{config.port}"]

@@ -15,6 +15,7 @@ import string
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from sim.limits import LimitsConfig
 from sim.rules import TradingRules, load_trading_rules
 from sim.stream_limits import StreamLimits
 
@@ -96,6 +97,10 @@ class SimConfig:
     trade_history: int = 100_000
     # The default account pays its commissions in BNB ("BNB burn") when it holds enough.
     bnb_burn: bool = False
+    # Rate limits (sim.limits): weight per IP, orders per account, 429 then the 418 ban.
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    # The admin HTTP API on loopback, /_sim/faults and /_sim/limits (sim.admin).
+    admin: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -131,6 +136,8 @@ class SimConfig:
         if self.trade_history < 1:
             raise ValueError("sim trade_history must be >= 1")
         self.trading_rules()  # refuse malformed symbols and filters at start-up
+        if isinstance(self.limits, dict):  # a config file's [sim.limits] table
+            self.limits = LimitsConfig(**self.limits)
         if (self.api_key is None) != (self.api_secret is None):
             raise ValueError("sim api_key and api_secret must be given together")
         if self.api_key is None:

@@ -63,7 +63,10 @@ class RestApi:
             specs = [self.exchange.spec(required(params, "symbol"))]
         elif "symbols" in params:
             specs = [self.exchange.spec(name) for name in _json_list(params["symbols"])]
-        return JSONResponse(symbols.exchange_info(specs, self.exchange.now_ms()))
+        body = symbols.exchange_info(specs, self.exchange.now_ms())
+        # The limits this simulator enforces (SimConfig.limits), not only the seed's defaults.
+        body["rateLimits"] = [limit.describe() for limit in self.exchange.config.limits.rate_limits()]
+        return JSONResponse(body)
 
     async def depth(self, request: Request) -> Response:
         params = await _params(request)

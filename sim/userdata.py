@@ -110,6 +110,13 @@ class ListenKeys:
             log.info("listenkey.expired account=%d", entry.account.account_id)
         return [entry.key for entry in expired]
 
+    def expire_all(self, event_time_ms: int) -> list[str]:
+        """Expire every key now, as ``expire_due`` does at deadlines (``Faults.expire_listen_keys``)."""
+        now = self._clock()
+        for entry in self._by_key.values():
+            entry.deadline = min(entry.deadline, now)
+        return self.expire_due(event_time_ms)
+
     def _owned(self, account: Account, key: str) -> ListenKey:
         entry = self._by_key.get(key)
         if entry is None or entry.account is not account:
