@@ -53,6 +53,8 @@ class SimHandle:
     streams: StreamRouter | None = None  # open stream connections, drop_all()
     limits: Limits | None = None  # rate-limit counters: read, reset (sim.limits)
     faults: Faults | None = None  # fault injection controls (sim.faults)
+    bingx_api_key: str = ""  # the BingX account (sim.bingx): X-BX-APIKEY and signing secret
+    bingx_api_secret: str = ""
 
     def shutdown(self) -> None:
         """Ask for a graceful stop; ``run_simulator`` returns once it is done."""
@@ -140,6 +142,8 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
                 streams=router,
                 limits=front.limits,
                 faults=front.faults,
+                bingx_api_key=exchange.wallet.bingx.default.api_key,
+                bingx_api_secret=exchange.wallet.bingx.default.api_secret,
             )
             log.info("sim.listening rest=%s seed=%d", handle.rest_url, config.seed)
             task_status.started(handle)

@@ -87,6 +87,11 @@ class SimConfig:
     maker_commission: str = "0.001"
     taker_commission: str = "0.001"
     graceful_timeout_s: float = 2.0
+    # The BingX account (sim.bingx): balances per wallet ({"fund": {"USDT": "1000"}, ...});
+    # its credentials default to a pair derived from ``seed``, like the Binance account's.
+    bingx_balances: dict[str, dict[str, str]] | None = None
+    bingx_api_key: str | None = None
+    bingx_api_secret: str | None = None
     # Trading rules (sim.symbols, sim.filter_specs): ``symbols`` replaces the built-in
     # symbols with exchangeInfo-shaped entries (or a JSON file of them, or of a whole
     # exchangeInfo document); ``exchange_filters``/``asset_filters`` (MAX_ASSET) likewise.

@@ -32,6 +32,7 @@ import trio
 
 from sim import errors, wallet_errors
 from sim.accounts import Account
+from sim.bingx import BingxVenue
 from sim.dust import Dust, DustConversion
 from sim.hub import user_topic
 from sim.numbers import ZERO, down8, fmt8
@@ -126,6 +127,7 @@ class WalletBook:
         self._tran_ids = 13_526_853_000
         self.savings = Savings(self)
         self.dust = Dust(self)
+        self.bingx = BingxVenue(self)  # the other venue, bridged through FUNDING (sim.bingx)
 
     # ------------------------------------------------------------------ clocks
 

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sim import coins, dust, snapshots
+from sim.bingx_rest import BingxApi
 from sim.exchange import Exchange
 from sim.numbers import ZERO
 from sim.savings_rest import SavingsApi
@@ -172,6 +173,7 @@ class WalletApi:
 
 
 def wallet_routes(exchange: Exchange) -> list[Route]:
-    """Every ``/sapi`` wallet and savings route, over the exchange's wallet book."""
+    """Every ``/sapi`` wallet and savings route, and the BingX wallet API (``/openApi``)."""
     return [*WalletApi(exchange, exchange.wallet).routes(),
-            *SavingsApi(exchange, exchange.wallet).routes()]
+            *SavingsApi(exchange, exchange.wallet).routes(),
+            *BingxApi(exchange.wallet.bingx).routes()]
