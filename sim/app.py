@@ -28,6 +28,7 @@ from sim.faults import Faults
 from sim.front import build_front
 from sim.limits import Limits
 from sim.market_feed import MarketFeed
+from sim.replay import Replayer, load_replay
 from sim.rest import RestApi, api_error, internal_error
 from sim.streams import StreamRouter
 from sim.userdata import ListenKeys, run_expiry
@@ -53,6 +54,7 @@ class SimHandle:
     streams: StreamRouter | None = None  # open stream connections, drop_all()
     limits: Limits | None = None  # rate-limit counters: read, reset (sim.limits)
     faults: Faults | None = None  # fault injection controls (sim.faults)
+    replay: Replayer | None = None  # recorded traffic being replayed (sim.replay)
     bingx_api_key: str = ""  # the BingX account (sim.bingx): X-BX-APIKEY and signing secret
     bingx_api_secret: str = ""
 
@@ -109,6 +111,10 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
                       stats_interval_s=config.stream_stats_interval_s,
                       take_gap=faults.take_depth_gap)
     app = build_app(exchange, listen_keys, router)
+    replay = load_replay(config.replay_path, speed=config.replay_speed, loop=config.replay_loop)
+    if replay is not None:  # recorded depth/exchangeInfo first, recorded streams served
+        app = replay.serve_rest(app)
+        router.add_symbols(replay.symbols)
     front = build_front(app, config, exchange, listen_keys, faults)  # limits, faults, /ws-api/v3
 
     server_config = HypercornConfig()
@@ -123,6 +129,8 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
     async with trio.open_nursery() as background:
         await background.start(run_expiry, listen_keys, exchange.now_ms)
         await background.start(feed.run)
+        if replay is not None:
+            await background.start(replay.run, exchange.hub)
         background.start_soon(run_wallet_clock, exchange.wallet)
         background.start_soon(run_market, exchange, config.participant_interval_ms / 1000)
         async with trio.open_nursery() as server:
@@ -140,6 +148,7 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
                 _stop=stop,
                 feed=feed,
                 streams=router,
+                replay=replay,
                 limits=front.limits,
                 faults=front.faults,
                 bingx_api_key=exchange.wallet.bingx.default.api_key,
