@@ -40,7 +40,7 @@ def build_front(app: ASGIApp, config: SimConfig, exchange: Exchange, listen_keys
     faults = faults if faults is not None else Faults(exchange, listen_keys)
     limits = Limits(config.limits, time_factor=config.time_factor, server_time_ms=exchange.now_ms)
     ws_api = WsApi(exchange.hub, exchange.accounts, limits, exchange.now_ms,
-                   time_factor=config.time_factor)
+                   connection_limits=config.stream_limits())
     faults.ws_api = ws_api
     gate = Gate(
         app, limits=limits, faults=faults, weigher=load_weigher(), accounts=exchange.accounts,

@@ -16,8 +16,10 @@ subscription ends (``userDataStream.unsubscribe``, or server-side through
 ``Faults.terminate_user_streams``); ``serverShutdown`` (no subscriptionId) before
 the server closes the connection on purpose (``SimHandle.shutdown()``, or
 ``Faults.server_shutdown`` with a grace period).  A connection lives at most
-24 hours (scaled by ``time_factor``), as on Binance.  Server pings are hypercorn's
-(``SimConfig.ws_ping_interval_s``).  The requests are handled in ``sim.ws_api_methods``.
+24 hours (scaled by ``time_factor``) and is closed when its pongs stop for a
+minute, as on Binance: the stream connections' limits (``SimConfig.stream_*``,
+``sim.stream_limits``; the pings are hypercorn's, seen through ``sim.ws_frames``).
+The requests are handled in ``sim.ws_api_methods``.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from sim.accounts import Account, AccountRegistry
 from sim.hub import EventHub, user_topic
 from sim.limits import Limits, client_key
+from sim.stream_limits import GOING_AWAY, POLICY_VIOLATION, StreamLimits
+from sim.ws_frames import FrameMonitor, monitor_of
 from sim.ws_api_methods import handle_text
 
 log = logging.getLogger(__name__)
 
 CONNECT_WEIGHT = 2  # "Connecting to WebSocket API costs 2 weight"
-CONNECTION_LIFETIME_S = 24 * 3600
 _END = b""  # queue sentinel: close after what is queued before it
 
 
@@ -129,12 +132,13 @@ class WsApi:
     """The ``/ws-api/v3`` endpoint and its open sessions."""
 
     def __init__(self, hub: EventHub, accounts: AccountRegistry, limits: Limits, now_ms,
-                 *, time_factor: float) -> None:
+                 *, connection_limits: StreamLimits | None = None) -> None:
+        """``connection_limits``: lifetime (already scaled), pings and pong timeout."""
         self.hub = hub
         self.accounts = accounts
         self.limits = limits
         self.now_ms = now_ms
-        self.lifetime_s = CONNECTION_LIFETIME_S / time_factor
+        self.connection_limits = connection_limits or StreamLimits()
         self.sessions: set[Session] = set()
         self.shutting_down = False
 
@@ -156,7 +160,7 @@ class WsApi:
             async with trio.open_nursery() as nursery:
                 session.nursery = nursery
                 nursery.start_soon(self._read, websocket, session)
-                nursery.start_soon(self._expire, session)
+                nursery.start_soon(self._watch, session, monitor_of(websocket.scope))
                 await self._write(websocket, session)
                 nursery.cancel_scope.cancel()
         finally:
@@ -182,10 +186,24 @@ class WsApi:
                 ended += 1
         return ended
 
-    async def _expire(self, session: Session) -> None:
-        await trio.sleep(self.lifetime_s)
-        log.info("wsapi.lifetime_reached client=%s", session.client)
-        session.finish("connection lifetime reached", 1000)
+    async def _watch(self, session: Session, monitor: FrameMonitor | None) -> None:
+        """Close the session when its pongs stop or its lifetime is over."""
+        limits = self.connection_limits
+        end = math.inf if limits.lifetime_s is None else trio.current_time() + limits.lifetime_s
+        while True:
+            if monitor is None or limits.ping_interval_s is None:
+                await trio.sleep_until(end)
+            else:
+                await trio.sleep_until(min(end, trio.current_time() + limits.watch_interval_s))
+                sent = monitor.oldest_unanswered()
+                if sent is not None and trio.current_time() - sent >= limits.pong_timeout_s:
+                    log.info("wsapi.pong_timeout client=%s", session.client)
+                    session.finish("pong timeout", POLICY_VIOLATION)
+                    return
+            if trio.current_time() >= end:
+                log.info("wsapi.lifetime_over client=%s", session.client)
+                session.finish("connection lifetime over", GOING_AWAY)
+                return
 
     async def _read(self, websocket: WebSocket, session: Session) -> None:
         try:

@@ -125,3 +125,25 @@ async def test_rate_limit_fields_can_be_hidden_per_connection(nursery):
         assert set(answer) == {"id", "status", "result"}
         await ws.send(json.dumps({"id": 2, "method": "time", "params": {"returnRateLimits": True}}))
         assert "rateLimits" in await until(ws, lambda frame: frame.get("id") == 2)
+
+
+async def test_connecting_costs_weight_and_a_banned_ip_is_refused_at_the_handshake(nursery):
+    from websockets.exceptions import InvalidStatus
+
+    from sim.limits import LimitsConfig
+
+    handle = await start(nursery, limits=LimitsConfig(request_weight_per_minute=3,
+                                                      ban_after_ignored=1))
+    async with connect(handle.ws_api_url) as ws:  # 2 weight
+        await ws.send(json.dumps({"id": 1, "method": "ping"}))  # 1 weight: at the limit
+        assert (await next_json(ws))["status"] == 200
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(handle.ws_api_url):
+            pass
+    assert refused.value.response.status_code == 429
+    assert refused.value.response.headers["Retry-After"]
+    with pytest.raises(InvalidStatus) as banned:
+        async with connect(handle.ws_api_url):
+            pass
+    assert banned.value.response.status_code == 418
+    assert int(banned.value.response.headers["Retry-After"]) == 120

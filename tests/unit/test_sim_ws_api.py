@@ -37,7 +37,7 @@ class Setup:
         self.now = NOW
         self.limits = Limits(LimitsConfig(**limit_config), time_factor=1.0,
                              server_time_ms=lambda: self.now, clock=lambda: 5.0)
-        self.api = WsApi(self.hub, self.accounts, self.limits, lambda: self.now, time_factor=1.0)
+        self.api = WsApi(self.hub, self.accounts, self.limits, lambda: self.now)
         self.session = Session(self.api, "ip", NOW - 10, return_rate_limits=True)
 
     def ask(self, request: dict | str) -> list[dict]:
@@ -206,3 +206,33 @@ def test_rate_limited_requests_answer_429_then_418_and_disconnect():
     assert banned["status"] == 418 and banned["error"]["msg"].startswith(
         f"Way too much request weight used; IP banned until {NOW + 120_000}.")
     assert closed == {"closed": 1008}
+
+
+class FakeMonitor:
+    def __init__(self) -> None:
+        self.sent: float | None = None
+
+    def oldest_unanswered(self) -> float | None:
+        return self.sent
+
+
+async def test_a_session_whose_pongs_stop_is_closed(autojump_clock):
+    from sim.stream_limits import StreamLimits
+
+    setup = Setup()
+    setup.api.connection_limits = StreamLimits(ping_interval_s=20, pong_timeout_s=60, lifetime_s=None)
+    monitor = FakeMonitor()
+    monitor.sent = trio.current_time() + 5  # a ping at 5 s that is never answered
+    await setup.api._watch(setup.session, monitor)
+    assert trio.current_time() == pytest.approx(65, abs=1.01)
+    assert setup.drain() == [{"closed": 1008}]
+
+
+async def test_a_session_ends_at_its_lifetime(autojump_clock):
+    from sim.stream_limits import StreamLimits
+
+    setup = Setup()
+    setup.api.connection_limits = StreamLimits(lifetime_s=86400 / 3600)  # time_factor 3600
+    await setup.api._watch(setup.session, FakeMonitor())
+    assert trio.current_time() == pytest.approx(24)
+    assert setup.drain() == [{"closed": 1001}]
