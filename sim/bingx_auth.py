@@ -19,7 +19,12 @@ from urllib.parse import parse_qsl
 from sim import auth
 from sim.bingx import BingxAccount, BingxVenue
 from sim.bingx_errors import (
-    bad_signature, bad_timestamp, incorrect_api_key, invalid, ip_not_whitelisted, timestamp_mismatch,
+    bad_signature,
+    bad_timestamp,
+    incorrect_api_key,
+    invalid,
+    ip_not_whitelisted,
+    timestamp_mismatch,
 )
 
 API_KEY_HEADER = "x-bx-apikey"

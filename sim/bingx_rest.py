@@ -19,8 +19,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sim.bingx import (
-    INNER_WALLETS, NEW_TRANSFER_ACCOUNTS, OVERVIEW_TYPES, V3_CODES, V3_POST_TYPES, V3_QUERY_TYPES,
-    WALLETS, BingxAccount, BingxVenue, holds, v3_type,
+    INNER_WALLETS,
+    NEW_TRANSFER_ACCOUNTS,
+    OVERVIEW_TYPES,
+    V3_CODES,
+    V3_POST_TYPES,
+    V3_QUERY_TYPES,
+    WALLETS,
+    BingxAccount,
+    BingxVenue,
+    holds,
+    v3_type,
 )
 from sim.bingx_auth import API_KEY_HEADER, authenticate
 from sim.bingx_errors import BingxError, internal_error, invalid, missing, ok

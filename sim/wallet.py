@@ -41,8 +41,16 @@ from sim.snapshots import Snapshot, take_snapshot
 from sim.valuation import Valuation
 from sim.wallet_weights import WALLET_UID_WEIGHTS, WALLET_WEIGHTS
 from sim.wallets import (
-    DAY_MS, FUNDING, MAIN, MINUTE_MS, TRANSFER_TYPES, AccountWallets, TransferRecord,
-    TransferRequest, check_margin_asset, check_symbols,
+    DAY_MS,
+    FUNDING,
+    MAIN,
+    MINUTE_MS,
+    TRANSFER_TYPES,
+    AccountWallets,
+    TransferRecord,
+    TransferRequest,
+    check_margin_asset,
+    check_symbols,
 )
 
 if TYPE_CHECKING:

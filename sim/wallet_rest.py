@@ -20,8 +20,8 @@ from sim import coins, dust, snapshots
 from sim.bingx_rest import BingxApi
 from sim.exchange import Exchange
 from sim.numbers import ZERO
-from sim.savings_rest import SavingsApi
 from sim.sapi import Signed, amount, choice, opt_bool, opt_int, optional, page, required, signed
+from sim.savings_rest import SavingsApi
 from sim.wallet import WalletBook
 
 TRANSFER_PAGE_MAX = 100

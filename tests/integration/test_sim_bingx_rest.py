@@ -190,7 +190,7 @@ async def test_per_uid_rate_limit_and_the_insufficient_balance_penalty(sim, bing
     assert (await bingx.call("GET", "/openApi/fund/v1/account/balance"))["code"] == 0
 
     poor = {"type": "SFUTURES_FUND", "asset": "USDT", "amount": "1"}
-    for n in range(21):
+    for _ in range(21):
         now[0] += 1000
         assert (await bingx.call("POST", "/openApi/api/v3/post/asset/transfer", poor))["code"] == 100202
     now[0] += 1000

@@ -67,7 +67,8 @@ async def test_status_endpoints_and_signed_request_errors(sim, client):
         "status": 1, "msg": "system_maintenance"}
     assert (await client.get("/sapi/v1/account/status")).json() == {"data": "Normal"}
     trading = (await client.get("/sapi/v1/account/apiTradingStatus")).json()["data"]
-    assert trading["isLocked"] is False and trading["triggerCondition"] == {"GCR": 150, "IFER": 150, "UFR": 300}
+    assert trading["isLocked"] is False
+    assert trading["triggerCondition"] == {"GCR": 150, "IFER": 150, "UFR": 300}
     restrictions = (await client.get("/sapi/v1/account/apiRestrictions")).json()
     assert restrictions["permitsUniversalTransfer"] is True and restrictions["enableWithdrawals"] is False
     assert isinstance(restrictions["createTime"], int)

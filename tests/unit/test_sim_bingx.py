@@ -6,13 +6,13 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from sim_wallet_fakes import make, world
 
 from sim.bingx import NEW_TRANSFER_ACCOUNTS, V3_CODES, V3_POST_TYPES, BingxVenue, holds
 from sim.bingx_auth import authenticate, sign
-from sim.bingx_limits import PENALTY_WINDOW_MS, UidLimiter
 from sim.bingx_errors import BingxError, insufficient_balance
+from sim.bingx_limits import PENALTY_WINDOW_MS, UidLimiter
 from sim.wallets import FUNDING
-from sim_wallet_fakes import make, world
 
 ASSETS = ("BNB", "BTC", "ETH", "USDT")
 
@@ -68,7 +68,8 @@ def test_authentication_accepts_the_raw_text_and_refuses_with_bingx_codes():
     bx_refused(100413, authenticate, venue, None, None, good, "", now)
     bx_refused(100421, authenticate, venue, account.api_key, None, query("asset=USDT"), "", now)
     bx_refused(80014, authenticate, venue, account.api_key, None, query("timestamp=soon"), "", now)
-    bx_refused(100001, authenticate, venue, account.api_key, None, query(f"timestamp={now}", "s" * 64), "", now)
+    forged = query(f"timestamp={now}", "s" * 64)
+    bx_refused(100001, authenticate, venue, account.api_key, None, forged, "", now)
     bx_refused(100001, authenticate, venue, account.api_key, None, f"timestamp={now}", "", now)
     bx_refused(100421, authenticate, venue, account.api_key, None, good, "", now + 5001)
     bx_refused(100421, authenticate, venue, account.api_key, None, good, "", now - 1000)
@@ -93,7 +94,7 @@ def test_uid_limits_are_per_second_per_endpoint_and_the_100202_penalty():
     clock[0] = 1000
     limiter.admit(7, "/balance", 5)
 
-    for n in range(21):
+    for _ in range(21):
         limiter.record(7, "/transfer", insufficient_balance())
     error = bx_refused(100410, limiter.admit, 7, "/transfer", 2)
     assert error.msg.startswith("over 20 error code:100202 requests within 480000 ms")

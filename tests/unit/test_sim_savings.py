@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
+from sim_wallet_fakes import make, refused, world
+
 from sim import Exchange
 from sim.hub import Collector, user_topic
 from sim.savings import MINUTES_PER_YEAR, Product, Savings
 from sim.wallets import FUNDING, MINUTE_MS
-
-from sim_wallet_fakes import make, refused, world
 
 
 def test_subscribe_moves_spot_into_the_position_with_events_and_conservation():

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sim_wallet_fakes import START_MS, make, refused, world
+
 from sim import Exchange
 from sim.dust import SERVICE_CHARGE, render_conversion, render_log
 from sim.hub import Collector, user_topic
 from sim.snapshots import select
 from sim.wallets import DAY_MS, ISOLATED, MAIN, TRANSFER_TYPES
-from sim_wallet_fakes import START_MS, make, refused, world
+
 
 def symbols_for(kind) -> tuple[str | None, str | None]:
     from_symbol = "BTCUSDT" if kind.source == ISOLATED else None
-    to_symbol = ("ETHUSDT" if kind.source == ISOLATED else "BTCUSDT") if kind.destination == ISOLATED else None
+    to_symbol = None
+    if kind.destination == ISOLATED:
+        to_symbol = "ETHUSDT" if kind.source == ISOLATED else "BTCUSDT"
     return from_symbol, to_symbol
 
 
@@ -184,7 +188,8 @@ def test_snapshots_are_taken_each_simulated_day_and_selected_by_the_seed_rules()
     book, account = exchange.wallet, exchange.default_account
     book.advance()
     state = book.book(account)
-    assert len(state.snapshots) == 1 and dict((a, f) for a, f, _ in state.snapshots[0].spot)["BTC"] == Decimal("0.5")
+    assert len(state.snapshots) == 1
+    assert {a: f for a, f, _ in state.snapshots[0].spot}["BTC"] == Decimal("0.5")
     book.transfer(account, "MAIN_MARGIN", "BTC", Decimal("0.2"))
     book.transfer(account, "MAIN_UMFUTURE", "USDT", Decimal("100"))
     for _ in range(9):
@@ -192,7 +197,7 @@ def test_snapshots_are_taken_each_simulated_day_and_selected_by_the_seed_rules()
         book.advance()
     assert len(state.snapshots) == 10
     latest = state.snapshots[-1]
-    assert dict((a, f) for a, f, _ in latest.spot)["BTC"] == Decimal("0.3")
+    assert {a: f for a, f, _ in latest.spot}["BTC"] == Decimal("0.3")
     assert latest.margin == (("BTC", Decimal("0.2")),) and latest.futures == (("USDT", Decimal("100")),)
     assert latest.margin_btc == Decimal("0.2")
     default = select(book, state, "SPOT", start_time=None, end_time=None, limit=None)
