@@ -122,3 +122,20 @@ async def test_ws_api_connections_are_user_connections(nursery):
         with pytest.raises(ConnectionClosed), trio.fail_after(5):
             await ws.recv()
         assert ws.close_code == 1011
+
+
+async def test_depth_gap_skips_update_ids_in_the_diff_stream(nursery):
+    handle = await start(nursery)
+    async with connect(f"{handle.stream_url}/ws/btcusdt@depth@100ms") as depth:
+        previous = await next_json(depth)
+        following = await next_json(depth)
+        assert following["U"] == previous["u"] + 1  # contiguous without the fault
+        handle.faults.depth_gap("BTCUSDT")
+        with trio.fail_after(10):
+            while True:
+                event = await next_json(depth)
+                if event["U"] != following["u"] + 1:
+                    break
+                following = event
+        assert event["U"] > following["u"] + 1
+    assert handle.faults.effects["depth_gaps"] == 1
