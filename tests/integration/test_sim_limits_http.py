@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 import trio
-from sim_limits_support import FORM, open_order_ids, place, resting_price, signed
+from sim_limits_support import open_order_ids, place, resting_price, signed
 
 from sim import SimConfig, SimHandle, run_simulator
 from sim.limits import LimitsConfig
