@@ -131,7 +131,6 @@ class WalletBook:
         self.started_ms = exchange.now_ms()
         self._day: int | None = None
         self._books: dict[int, AccountBook] = {}
-        self._uids = random.Random(f"tradingd-sim-uids:{exchange.config.seed}")
         self._tran_ids = 13_526_853_000
         self.savings = Savings(self)
         self.dust = Dust(self)
@@ -171,7 +170,9 @@ class WalletBook:
     def book(self, account: Account) -> AccountBook:
         found = self._books.get(account.account_id)
         if found is None:
-            uid = self._uids.randrange(10**8, 10**9)
+            # Per seed and account, not per creation order: the same account has the same UID.
+            rng = random.Random(f"tradingd-sim-uid:{self.exchange.config.seed}:{account.account_id}")
+            uid = rng.randrange(10**8, 10**9)
             found = self._books[account.account_id] = AccountBook(account, uid, self.now_ms())
         return found
 

@@ -178,6 +178,17 @@ async def test_internal_transfer_to_the_binance_account_lands_in_funding(sim, bi
     assert unknown["code"] == 80014
 
 
+async def test_a_simulator_bug_answers_100500(sim, bingx, unlimited):
+    def broken(asset, amount):
+        raise ZeroDivisionError("simulated bug")
+
+    sim.exchange.wallet.bingx.usdt_value = broken
+    query = bingx_query(sim.bingx_api_secret, {})
+    answer = await bingx.http.get(f"/openApi/account/v1/allAccountBalance?{query}")
+    assert (answer.status_code, answer.json()["code"]) == (500, 100500)
+    assert (await bingx.call("GET", "/openApi/spot/v1/account/balance"))["code"] == 0  # lives on
+
+
 async def test_per_uid_rate_limit_and_the_insufficient_balance_penalty(sim, bingx):
     limiter = sim.exchange.wallet.bingx.limiter
     now = [0]

@@ -118,6 +118,23 @@ async def test_savings_errors(sim):
     assert throttled.json() == {"code": -6009, "msg": "Request frequency too high"}
 
 
+async def test_a_normal_redemption_arrives_by_itself_a_simulated_day_later(nursery):
+    handle, http = await start(nursery, time_factor=86400 / 1.5)  # a simulated day: 1.5 s
+    async with http:
+        client = Client(http, handle.api_secret)
+        await client.post(f"{LENDING}/purchase", {"productId": "BTC001", "amount": "0.2"})
+        await client.post(f"{LENDING}/redeem", {"productId": "BTC001", "amount": "0.2", "type": "NORMAL"})
+        account = handle.exchange.default_account
+        assert account.balance("BTC").free == Decimal("0.3")
+        with trio.fail_after(WAIT_S):  # no wallet request meanwhile: the background tick pays
+            while account.balance("BTC").free == Decimal("0.3"):
+                await trio.sleep(0.05)
+        assert account.balance("BTC").free == Decimal("0.5")
+        spot = (await client.get("/api/v3/account")).json()["balances"]
+        assert {"asset": "BTC", "free": "0.50000000", "locked": "0.00000000"} in spot
+    handle.shutdown()
+
+
 async def test_interest_accrues_in_simulated_time(nursery):
     handle, http = await start(nursery, time_factor=1440.0)  # a simulated day per real minute
     async with http:
