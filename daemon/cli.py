@@ -133,8 +133,14 @@ def status(config_path: Path, fill_count: int) -> None:
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the synthetic market.")
 @click.option("--time-factor", type=float, default=1.0, show_default=True,
               help="Simulated seconds per real second for the exchange's slow clocks.")
-def sim(host: str, port: int, seed: int, time_factor: float) -> None:
-    """Run the exchange simulator alone and print its URLs and credentials."""
+@click.option("--admin/--no-admin", default=True, show_default=True,
+              help="Serve the fault-injection admin API under /_sim/ (loopback only).")
+def sim(host: str, port: int, seed: int, time_factor: float, admin: bool) -> None:
+    """Run the exchange simulator alone and print its URLs and credentials.
+
+    With --admin, faults are injected with e.g.
+    curl -X POST localhost:9900/_sim/faults/rate_limit_storm -d '{"seconds": 5}'.
+    """
     from sim import SimConfig, run_simulator
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -142,12 +148,16 @@ def sim(host: str, port: int, seed: int, time_factor: float) -> None:
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
             handle = await nursery.start(run_simulator, SimConfig(host=host, port=port, seed=seed,
-                                                                  time_factor=time_factor))
-            click.echo(f"REST        {handle.rest_url}")
-            click.echo(f"streams     {handle.stream_url}")
-            click.echo(f"WS API      {handle.ws_api_url}")
-            click.echo(f"API key     {handle.api_key}")
-            click.echo(f"API secret  {handle.api_secret}")
+                                                                  time_factor=time_factor, admin=admin))
+            click.echo(f"REST         {handle.rest_url}")
+            click.echo(f"streams      {handle.stream_url}")
+            click.echo(f"WS API       {handle.ws_api_url}")
+            click.echo(f"API key      {handle.api_key}")
+            click.echo(f"API secret   {handle.api_secret}")
+            click.echo(f"BingX key    {handle.bingx_api_key}")
+            click.echo(f"BingX secret {handle.bingx_api_secret}")
+            if admin:
+                click.echo(f"faults       {handle.rest_url}/_sim/faults (GET lists, POST /_sim/faults/<name>)")
             click.echo("Ctrl-C stops it.")
             with trio.open_signal_receiver(2, 15) as signals:
                 async for _ in signals:
