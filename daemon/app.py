@@ -7,8 +7,10 @@ Start-up order matters and is the reason this module exists:
 3. REST: clock offset, then exchangeInfo (the gateway needs the filters);
 4. plugins and strategies, the gateway, the dispatcher (strategies get
    ``on_start`` before any event);
-5. the user-data stream, whose every (re)connect refreshes balances and open
-   orders from REST before events flow again;
+5. the user-data stream, whose every (re)connect runs reconciliation
+   (``daemon.reconcile``: pending intents resolved, balances, open orders and
+   missed fills from REST) while strategies are held at the dispatch gate;
+   the first run completes before strategies get ``on_start``;
 6. the market streams the strategies subscribed to.
 
 Shutdown runs the other way: strategies get ``on_stop`` (the grid cancels
@@ -30,11 +32,14 @@ from daemon.config import Config
 from daemon.context import StrategyContext
 from daemon.credentials import Credentials
 from daemon.dispatch import Dispatcher
+from daemon.dispatch_gate import DispatchGate
 from daemon.errors import ConfigError
 from daemon.gateway import Gateway
 from daemon.market import MarketCache
 from daemon.plugins import load_plugins, load_strategies, make_plugin_manager
+from daemon.reconcile import Reconciler
 from daemon.routing import EventRouter
+from daemon.unknown_orders import UnknownOrderFetcher
 from daemon.venues.binance.rest import BinanceRest
 from daemon.venues.binance.streams import run_market_streams
 from daemon.venues.binance.userdata import run_user_stream
@@ -114,23 +119,23 @@ class Daemon:
                           reference_price=market.last_price)
         contexts: dict[str, StrategyContext] = {}
         dispatcher = Dispatcher(pm, contexts)
+        gate = DispatchGate(dispatcher)  # closed while reconciliation runs
         for name, strategy in self.strategies.items():
             contexts[f"strategy:{name}"] = StrategyContext(
                 name, gateway=gateway, store=store, market=market,
-                params=strategy.params, dispatcher=dispatcher)
-        router = EventRouter(store, market, dispatcher)
+                params=strategy.params, dispatcher=gate)
+        unknown_orders = UnknownOrderFetcher(rest, store)
+        router = EventRouter(store, market, gate, on_unknown_order=unknown_orders.request)
+        reconciler = Reconciler(rest, store, gate)
 
         async with trio.open_nursery() as trading:
             user_send, user_recv = trio.open_memory_channel(math.inf)
             market_send, market_recv = trio.open_memory_channel(4096)
             trading.start_soon(router.consume_user, user_recv)
             trading.start_soon(router.consume_market, market_recv)
-
-            async def refresh_from_rest() -> None:
-                await _refresh_account(rest, store)
-
+            await trading.start(unknown_orders.run)
             await trading.start(run_user_stream, rest, self.endpoints.stream_url, user_send,
-                                refresh_from_rest)
+                                reconciler.on_connected)
             await trading.start(dispatcher.run)
             streams = _subscriptions(self.strategies)
             if streams:
@@ -163,25 +168,6 @@ class Daemon:
                 else:
                     await self._stop.wait()
                 waiter.cancel_scope.cancel()
-
-
-async def _refresh_account(rest: BinanceRest, store: Store) -> None:
-    """After every user-stream (re)connect: REST balances and open orders into the store.
-
-    Events may have been missed while the stream was down; the REST snapshot
-    is authoritative for what it covers.
-    """
-    account = await rest.account()
-    store.replace_balances(account.balances, account.update_time, source="reconcile")
-    open_orders = await rest.open_orders()
-    open_ids = {(o.symbol, o.order_id) for o in open_orders}
-    for order in open_orders:
-        store.upsert_rest_order(order, source="reconcile")
-    for stale in store.orders(open_only=True):
-        if (stale.symbol, stale.order_id) not in open_ids:
-            store.upsert_rest_order(await rest.get_order(stale.symbol, order_id=stale.order_id),
-                                    source="reconcile")
-    log.info("reconcile.done balances=%d open_orders=%d", len(account.balances), len(open_orders))
 
 
 def _subscriptions(strategies: dict[str, object]) -> list[str]:

@@ -22,12 +22,13 @@ from collections.abc import Sequence
 
 import trio
 
+from daemon.crash_points import crash_point
 from daemon.errors import DecodeError, ExchangeError, OutcomeUnknown, TransportError, UnknownOrder
 from daemon.filters import reject
 from daemon.orders import Accepted, ListAccepted, OcoRequest, OrderRequest, RejectCode, Rejection
 from daemon.venues.binance.models import RestOrder
 
-__all__ = ["OUTCOME_UNKNOWN_ERRORS", "Outcomes", "describe"]
+__all__ = ["OUTCOME_UNKNOWN_ERRORS", "Outcomes", "describe", "is_duplicate_order"]
 
 log = logging.getLogger("daemon.gateway")
 
@@ -39,6 +40,11 @@ _OPEN_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED", "PENDING_NEW"})
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def is_duplicate_order(exc: ExchangeError) -> bool:
+    """-2010 "Duplicate order sent.": proof that an open order already carries the client id."""
+    return exc.code == -2010 and "duplicate order" in exc.exchange_message.lower()
 
 
 def _exchange_refusal(subject: OrderRequest | OcoRequest, exc: ExchangeError) -> Rejection:
@@ -64,6 +70,7 @@ class Outcomes:
     async def send(self, request: OrderRequest, params: dict[str, str],
                    strategy: str) -> Accepted | Rejection:
         cid = request.client_order_id
+        crash_point("order.before_send")
         try:
             order = await self._rest.new_order(params)
         except trio.Cancelled:
@@ -71,17 +78,27 @@ class Outcomes:
             raise
         except OUTCOME_UNKNOWN_ERRORS as exc:
             self._store.record_send_error(cid, describe(exc), outcome_unknown=True)
+            crash_point("order.outcome_unknown")
             log.warning("order.outcome_unknown symbol=%s client_order_id=%s error=%s",
                         request.symbol, cid, describe(exc))
             return await self._resolve(request, exc)
         except ExchangeError as exc:
+            if is_duplicate_order(exc):
+                # Our client id is already on an open order: the order exists (an earlier
+                # attempt of this very intent got through).  Settle it by querying.
+                self._store.record_send_error(cid, describe(exc), outcome_unknown=True)
+                log.warning("order.duplicate_sent symbol=%s client_order_id=%s (resolving)",
+                            request.symbol, cid)
+                return await self._resolve(request, exc)
             # Every other exchange answer means the order was not placed.
             self._store.record_send_error(cid, describe(exc), outcome_unknown=False)
             return _exchange_refusal(request, exc)
+        crash_point("order.after_send")
         return self._ack(cid, order)
 
     def _ack(self, cid: str, order: RestOrder) -> Accepted:
         self._store.record_ack(cid, order)
+        crash_point("order.after_ack")
         return Accepted(symbol=order.symbol, client_order_id=cid, order_id=order.order_id,
                         status=order.status)
 

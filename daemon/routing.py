@@ -14,6 +14,7 @@ from collections import Counter
 
 import trio
 
+from daemon.crash_points import crash_point
 from daemon.venues.binance import models
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,13 @@ _MARKET_HOOKS = {
 class EventRouter:
     """Applies user events to the store and fans events out to the dispatcher."""
 
-    def __init__(self, store, market, dispatcher) -> None:
+    def __init__(self, store, market, dispatcher, on_unknown_order=None) -> None:
         self.store = store
         self.market = market
-        self.dispatcher = dispatcher
+        self.dispatcher = dispatcher  # the Dispatcher, or the DispatchGate in front of it
+        # ``on_unknown_order(symbol, order_id)``: an order with no intent was seen;
+        # daemon.unknown_orders fetches it over REST (never dropped).
+        self.on_unknown_order = on_unknown_order
         self.counts: Counter[str] = Counter()
 
     async def consume_user(self, receive: trio.MemoryReceiveChannel) -> None:
@@ -55,8 +59,10 @@ class EventRouter:
         """Store first, then strategies.  Duplicates stop at the store."""
         kind = type(event).__name__
         self.counts[kind] += 1
+        crash_point("event.before_apply")
         if isinstance(event, models.ExecutionReport):
             applied = self.store.apply_execution_report(event, raw)
+            crash_point("event.after_apply")
             if applied.duplicate:
                 self.counts["duplicate"] += 1
                 return
@@ -64,6 +70,8 @@ class EventRouter:
             if owner is None:
                 log.info("order.external symbol=%s order_id=%s status=%s",
                          event.symbol, event.order_id, event.status)
+                if self.on_unknown_order is not None:
+                    self.on_unknown_order(event.symbol, event.order_id)
                 return
             target = f"strategy:{owner}"
             self.dispatcher.publish_to(target, "on_execution_report", report=event)
@@ -72,7 +80,9 @@ class EventRouter:
             if applied.fill is not None:
                 self.dispatcher.publish_to(target, "on_fill", fill=applied.fill)
         elif isinstance(event, models.AccountPosition):
-            if not self.store.apply_account_position(event, raw).duplicate:
+            applied = self.store.apply_account_position(event, raw)
+            crash_point("event.after_apply")
+            if not applied.duplicate:
                 self.dispatcher.publish("on_account_position", position=event)
         elif isinstance(event, models.BalanceUpdate):
             if not self.store.apply_balance_update(event, raw).duplicate:

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from daemon.errors import StateError
+from state import orders as order_rows
 from state.codec import money, money_text, to_decimal
 
 
@@ -126,6 +127,12 @@ def query(conn: sqlite3.Connection, *, symbol: str | None = None, since_ms: int 
     return [_record(row) for row in rows]
 
 
+def of_order(conn: sqlite3.Connection, symbol: str, order_id: int) -> list[FillRecord]:
+    rows = conn.execute(f"{_SELECT} WHERE symbol = ? AND order_id = ? ORDER BY trade_time, trade_id",
+                        (symbol, int(order_id))).fetchall()
+    return [_record(row) for row in rows]
+
+
 def last_trade_id(conn: sqlite3.Connection, symbol: str) -> int | None:
     """The highest trade id stored for ``symbol``: ``myTrades`` catch-up resumes after it.
 
@@ -134,3 +141,26 @@ def last_trade_id(conn: sqlite3.Connection, symbol: str) -> int | None:
     """
     row = conn.execute("SELECT max(trade_id) FROM fills WHERE symbol = ?", (symbol,)).fetchone()
     return row[0]
+
+
+def orders_missing_fills(conn: sqlite3.Connection, since_ms: int | None = None) -> list:
+    """(order, quantity its fills account for) for orders whose fills sum below ``executed_qty``.
+
+    SQLite cannot add TEXT decimals exactly, so SQL only narrows the candidates
+    (orders with something executed, their fill quantities concatenated) and the
+    exact comparison is done here in Decimal.
+    """
+    sql = ("SELECT o.symbol, o.order_id, o.executed_qty, "
+           "(SELECT group_concat(f.quantity, ',') FROM fills f "
+           " WHERE f.symbol = o.symbol AND f.order_id = o.order_id) "
+           "FROM orders o WHERE CAST(o.executed_qty AS REAL) > 0")
+    params: list = []
+    if since_ms is not None:
+        sql += " AND o.update_time >= ?"
+        params.append(int(since_ms))
+    missing = []
+    for symbol, order_id, executed, quantities in conn.execute(sql, params).fetchall():
+        counted = sum((money(q) for q in quantities.split(",")), Decimal(0)) if quantities else Decimal(0)
+        if counted < money(executed):
+            missing.append((order_rows.load(conn, symbol, order_id), counted))
+    return missing

@@ -115,6 +115,30 @@ class StoreReads:
         with self._reading() as conn:
             return fill_rows.last_trade_id(conn, symbol)
 
+    def fills_of_order(self, symbol: str, order_id: int) -> list[FillRecord]:
+        """The stored fills of one order, oldest first (index ``fills_by_order``)."""
+        with self._reading() as conn:
+            return fill_rows.of_order(conn, symbol, order_id)
+
+    def orders_missing_fills(self, since_ms: int | None = None) -> list[tuple[OrderRecord, Decimal]]:
+        """Orders whose executed quantity exceeds the sum of their stored fills.
+
+        Each comes with the quantity the stored fills do account for.  Such an
+        order lost a fill that a ``fromId`` catch-up cannot see (an older trade
+        id than the newest stored, e.g. events reordered before a crash);
+        reconcile fetches its trades by order id.  ``since_ms`` limits the
+        check to orders updated at or after it (exchange time).
+        """
+        with self._reading() as conn:
+            return fill_rows.orders_missing_fills(conn, optional_ms(since_ms, "since_ms"))
+
+    def active_symbols(self) -> list[str]:
+        """Every symbol with an order, a fill or an intent: what reconcile must look at."""
+        with self._reading() as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT symbol FROM orders UNION SELECT symbol FROM fills "
+                "UNION SELECT symbol FROM intents ORDER BY 1")]
+
     # ------------------------------------------------------------- balances
 
     def balances(self, nonzero: bool = False) -> dict[str, tuple[Decimal, Decimal]]:

@@ -40,6 +40,7 @@ from typing import Any
 import msgspec
 from sqlite_utils import Database
 
+from daemon.crash_points import crash_point
 from daemon.errors import SchemaError, StateError
 from state import automation_runs as run_rows
 from state import balances as balance_rules
@@ -169,6 +170,7 @@ class Store(StoreReads):
                     raise StateError(f"{self.path}: {exc}") from exc
                 raise
             else:
+                crash_point("store.before_commit")
                 try:
                     self._conn.execute("COMMIT")
                 except sqlite3.Error as exc:
@@ -366,6 +368,36 @@ class Store(StoreReads):
                     subject=f"{record.symbol}:{record.order_id}", symbol=record.symbol,
                     payload={"order": order})
         return record
+
+    def record_rest_fills(self, trades: Iterable[Any], source: str = "reconcile") -> list[FillRecord]:
+        """Store a page of ``myTrades`` rows in one transaction; returns the new fills, in order.
+
+        Why a batch: a catch-up after a long outage brings thousands of fills, and
+        one FULL-synchronous commit each would cost one fsync each.  A page is
+        atomic, so a crash keeps a prefix of pages and the next catch-up resumes
+        after the highest stored trade id.
+        """
+        new: list[FillRecord] = []
+        with self._transaction() as conn:
+            owners: dict[tuple[str, int], Any] = {}
+            for trade in trades:
+                key = (trade.symbol, int(trade.order_id))
+                if key not in owners:
+                    owners[key] = order_rows.load(conn, *key)
+                order = owners[key]
+                fill = fill_rows.from_rest_trade(trade, order.client_order_id if order else None,
+                                                 order.strategy if order else None, source)
+                if not fill_rows.insert(conn, fill):
+                    continue
+                journal_rows.append_record(
+                    conn, recorded_at=self._clock(), source=source, kind="fill.rest",
+                    subject=f"{fill.symbol}:{fill.trade_id}", symbol=fill.symbol,
+                    payload={"trade": trade})
+                new.append(fill)
+        if new:
+            log.info("fill.recovered_page count=%d symbol=%s first_trade_id=%d last_trade_id=%d",
+                     len(new), new[0].symbol, new[0].trade_id, new[-1].trade_id)
+        return new
 
     def record_rest_fill(self, trade: Any, source: str = "reconcile") -> FillRecord | None:
         """Store a ``myTrades`` row unless the fill is known; returns it when new."""
