@@ -19,7 +19,7 @@ from daemon.errors import TransportError, Unauthorized
 from daemon.venues.binance.models import AccountPosition, BalanceUpdate, ExecutionReport
 from daemon.venues.binance.rest import BinanceRest
 from daemon.venues.binance.streams import Backoff
-from daemon.venues.binance.userdata import UserStreamCounters, _heartbeat, run_user_stream
+from daemon.venues.binance.userdata import UserStreamCounters, heartbeat, run_user_stream
 
 Script = Callable[[WebSocketConnection], Awaitable[None]]
 
@@ -215,4 +215,4 @@ async def test_heartbeat_without_pong_fails_the_connection() -> None:
 
     with trio.fail_after(5):
         with pytest.raises(TransportError, match="no pong"):
-            await _heartbeat(DeafSocket(), 0.05)  # type: ignore[arg-type]
+            await heartbeat(DeafSocket(), 0.05)  # type: ignore[arg-type]

@@ -152,6 +152,11 @@ class BinanceRest:
         )
 
     @property
+    def credentials(self) -> Credentials | None:
+        """The API key pair (the WebSocket API signs its subscribe request with it)."""
+        return self._credentials
+
+    @property
     def used_weight_1m(self) -> int | None:
         """The IP's request weight used in the current minute, as last reported."""
         return self.used_weight.get("1M")

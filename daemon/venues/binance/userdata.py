@@ -14,15 +14,21 @@ store applies them idempotently on top of the snapshot.
 
 The generic loop (``run_user_data``) knows nothing of listenKeys: a flavour object
 opens, keeps alive and closes the subscription.  Today's WebSocket-API flavour
-(``userDataStream.subscribe.signature`` on ``/ws-api/v3``, events wrapped as
-``{"subscriptionId": N, "event": {...}}``, ended by ``eventStreamTerminated``) plugs
-in as a second ``UserStreamFlavour``; ``models.decode_user_event`` already unwraps it.
+(``userDataStream.subscribe.signature`` on ``/ws-api/v3``) needs more than this
+loop offers (resubscribing on a live socket, a make-before-break handover on
+``serverShutdown``), so it has its own runner in ``userdata_wsapi.py``; both share
+the helpers below (``heartbeat``, ``event_key``, ``RecentKeys``).
+
+Duplicates: an event seen again within the last few thousand (a server resend, or
+the overlap of two connections) is counted and dropped here; the state store is
+idempotent anyway, but strategies should not hear an order update twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Protocol, get_args
 
@@ -40,6 +46,7 @@ from daemon.errors import (
 )
 from daemon.venues.binance.models import (
     EventStreamTerminated,
+    ExecutionReport,
     ListenKeyExpired,
     UserEvent,
     decode_user_event,
@@ -69,6 +76,40 @@ class UserStreamCounters(StreamCounters):
     unknown_events: int = 0
     keepalives: int = 0
     subscriptions: int = 0
+    duplicates: int = 0
+
+
+def event_key(event: UserEvent) -> Hashable:
+    """What makes two deliveries the same event.
+
+    executionReport: (type, event time, order id, execution type, status, trade id,
+    cumulative quantity): a trade has its own trade id, every other execution its
+    own execution type or status.  Other events: the whole (frozen, hashable)
+    event, i.e. equal content.
+    """
+    if isinstance(event, ExecutionReport):
+        return ("executionReport", event.event_time, event.order_id, event.execution_type,
+                event.status, event.trade_id, event.cum_qty)
+    return event
+
+
+class RecentKeys:
+    """The last ``size`` event keys, to drop an event delivered twice."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._keys: set[Hashable] = set()
+        self._order: deque[Hashable] = deque()
+        self.size = size
+
+    def add(self, key: Hashable) -> bool:
+        """Remember ``key``; False if it was already there (a duplicate)."""
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        self._order.append(key)
+        if len(self._order) > self.size:
+            self._keys.discard(self._order.popleft())
+        return True
 
 
 class StreamRestart(Exception):
@@ -190,6 +231,7 @@ async def run_user_data(flavour: UserStreamFlavour, send_channel: trio.MemorySen
     """
     counters = counters if counters is not None else UserStreamCounters()
     backoff = backoff if backoff is not None else Backoff()
+    recent = RecentKeys()
     started = False
 
     def ready() -> None:
@@ -212,7 +254,7 @@ async def run_user_data(flavour: UserStreamFlavour, send_channel: trio.MemorySen
                     counters.connected = True
                     await _serve_connection(ws, flavour, send_channel, on_connected, counters,
                                             ready=ready, heartbeat_s=heartbeat_s,
-                                            buffer_size=buffer_size)
+                                            buffer_size=buffer_size, recent=recent)
             except ConsumerGone:
                 log.info("userdata.stopped reason=consumer_closed")
                 return
@@ -249,7 +291,8 @@ class _Failure:
 async def _serve_connection(ws: WebSocketConnection, flavour: UserStreamFlavour,
                             send_channel: trio.MemorySendChannel, on_connected: OnConnected,
                             counters: UserStreamCounters, *, ready: Callable[[], None],
-                            heartbeat_s: float | None, buffer_size: int) -> NoReturn:
+                            heartbeat_s: float | None, buffer_size: int,
+                            recent: RecentKeys) -> NoReturn:
     """Run one connection to its end and raise why it ended.
 
     Child tasks never raise into the nursery (that would wrap errors in exception
@@ -272,13 +315,13 @@ async def _serve_connection(ws: WebSocketConnection, flavour: UserStreamFlavour,
         nursery.start_soon(_read_frames, ws, buf_send, failure)
         nursery.start_soon(guarded, flavour.keep_alive)
         if heartbeat_s:
-            nursery.start_soon(guarded, _heartbeat, ws, heartbeat_s)
+            nursery.start_soon(guarded, heartbeat, ws, heartbeat_s)
         try:
             await on_connected()
             ready()
             async with buf_recv:
                 async for raw in buf_recv:
-                    await _forward(raw, flavour, send_channel, counters)
+                    await _forward(raw, flavour, send_channel, counters, recent)
         except Exception as exc:
             failure.record(exc)
         nursery.cancel_scope.cancel()
@@ -297,7 +340,7 @@ async def _read_frames(ws: WebSocketConnection, buf_send: trio.MemorySendChannel
             return  # the forwarder has stopped; the connection is being torn down
 
 
-async def _heartbeat(ws: WebSocketConnection, interval_s: float) -> None:
+async def heartbeat(ws: WebSocketConnection, interval_s: float) -> None:
     """Ping the server; a pong that does not come means a half-open connection."""
     while True:
         await trio.sleep(interval_s)
@@ -308,13 +351,14 @@ async def _heartbeat(ws: WebSocketConnection, interval_s: float) -> None:
 
 
 async def _forward(raw: str | bytes, flavour: UserStreamFlavour,
-                   send_channel: trio.MemorySendChannel, counters: UserStreamCounters) -> None:
+                   send_channel: trio.MemorySendChannel, counters: UserStreamCounters,
+                   recent: RecentKeys) -> None:
     counters.messages += 1
     data = raw.encode() if isinstance(raw, str) else raw
     try:
         event = decode_user_event(data)
     except DecodeError as exc:
-        event_type = _event_type(data)
+        event_type = peek_event_type(data)
         if event_type is not None and event_type not in KNOWN_EVENT_TYPES:
             counters.unknown_events += 1
             log.info("userdata.unknown_event type=%s count=%d", event_type, counters.unknown_events)
@@ -325,6 +369,10 @@ async def _forward(raw: str | bytes, flavour: UserStreamFlavour,
         return
     if flavour.ends_subscription(event):
         raise StreamRestart(f"exchange ended the subscription ({type(event).__name__})")
+    if not recent.add(event_key(event)):
+        counters.duplicates += 1
+        log.info("userdata.duplicate type=%s count=%d", type(event).__name__, counters.duplicates)
+        return
     await send_or_stop(send_channel, (event, data))
 
 
@@ -340,7 +388,7 @@ class _Peek(msgspec.Struct):
 _peek_decoder = msgspec.json.Decoder(_Peek)
 
 
-def _event_type(data: bytes) -> str | None:
+def peek_event_type(data: bytes) -> str | None:
     """The ``"e"`` of a frame that failed to decode (raw or WebSocket-API wrapped)."""
     try:
         peek = _peek_decoder.decode(data)
