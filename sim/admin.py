@@ -13,6 +13,7 @@ Routes:
   -> ``{"fault": name, "result": ...}``; 404 for an unknown name, 400 for bad arguments
 * ``GET  /_sim/limits``          -> ``Limits.snapshot()``
 * ``POST /_sim/limits/reset``    -> clears every count and ban
+* ``/_sim/market/pause|resume``, ``GET /_sim/market``, ``GET /_sim/orders`` (``sim.admin_market``)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 
+from sim.admin_market import market_routes
+from sim.exchange import Exchange
 from sim.faults import Faults
 from sim.limits import Limits
 
@@ -38,7 +41,8 @@ FAULT_CONTROLS: tuple[str, ...] = (
 )
 
 
-def admin_app(faults: Faults, limits: Limits) -> Router:
+def admin_app(faults: Faults, limits: Limits, exchange: Exchange | None = None) -> Router:
+    """The admin routes; with ``exchange`` also the market and order routes of ``sim.admin_market``."""
     async def fault_status(request: Request) -> Response:
         return JSONResponse(faults.status())
 
@@ -74,6 +78,7 @@ def admin_app(faults: Faults, limits: Limits) -> Router:
         return JSONResponse({})
 
     return Router(routes=[
+        *(market_routes(exchange) if exchange is not None else []),
         Route("/_sim/faults", fault_status, methods=["GET"]),
         Route("/_sim/faults/{name}", inject, methods=["POST"]),
         Route("/_sim/limits", limit_status, methods=["GET"]),

@@ -45,6 +45,6 @@ def build_front(app: ASGIApp, config: SimConfig, exchange: Exchange, listen_keys
     gate = Gate(
         app, limits=limits, faults=faults, weigher=load_weigher(), accounts=exchange.accounts,
         ws_api=ws_api, is_listen_key=lambda name: listen_keys.lookup(name) is not None,
-        admin=admin_app(faults, limits) if config.admin else None,
+        admin=admin_app(faults, limits, exchange) if config.admin else None,
     )
     return Front(gate, limits, faults, ws_api)
