@@ -27,10 +27,12 @@ from sim.exchange import Exchange
 from sim.faults import Faults
 from sim.front import build_front
 from sim.limits import Limits
+from sim.market_data import MarketDataApi
 from sim.market_feed import MarketFeed
 from sim.replay import Replayer, load_replay
 from sim.rest import RestApi, api_error, internal_error
 from sim.streams import StreamRouter
+from sim.trading_rest import TradingApi, limiter_order_usage
 from sim.userdata import ListenKeys, run_expiry
 from sim.wallet import run_wallet_clock
 from sim.wallet_rest import wallet_routes
@@ -65,6 +67,7 @@ class SimHandle:
 
 def build_app(exchange: Exchange, listen_keys: ListenKeys, router: StreamRouter) -> Starlette:
     rest = RestApi(exchange, listen_keys)
+    trading = TradingApi(exchange)  # app.state.trading: rateLimit/order reads the limiter
 
     async def raw_stream(websocket: WebSocket) -> None:
         await router.serve(websocket, [websocket.path_params["name"]], combined=False)
@@ -79,13 +82,17 @@ def build_app(exchange: Exchange, listen_keys: ListenKeys, router: StreamRouter)
 
     routes = [
         *rest.routes(),
+        *trading.routes(),
+        *MarketDataApi(exchange).routes(),
         *wallet_routes(exchange),
         WebSocketRoute("/ws/{name:path}", raw_stream),
         WebSocketRoute("/ws", bare_stream),
         WebSocketRoute("/stream", combined_stream),
     ]
-    return Starlette(routes=routes,
-                     exception_handlers={SimApiError: api_error, Exception: internal_error})
+    app = Starlette(routes=routes,
+                    exception_handlers={SimApiError: api_error, Exception: internal_error})
+    app.state.trading = trading
+    return app
 
 
 async def run_market(exchange: Exchange, interval_s: float) -> None:
@@ -111,11 +118,13 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
                       stats_interval_s=config.stream_stats_interval_s,
                       take_gap=faults.take_depth_gap)
     app = build_app(exchange, listen_keys, router)
+    trading: TradingApi = app.state.trading
     replay = load_replay(config.replay_path, speed=config.replay_speed, loop=config.replay_loop)
     if replay is not None:  # recorded depth/exchangeInfo first, recorded streams served
         app = replay.serve_rest(app)
         router.add_symbols(replay.symbols)
     front = build_front(app, config, exchange, listen_keys, faults)  # limits, faults, /ws-api/v3
+    trading.set_order_usage(limiter_order_usage(front.limits))
 
     server_config = HypercornConfig()
     server_config.bind = [f"{config.host}:{config.port}"]

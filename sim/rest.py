@@ -24,7 +24,8 @@ from sim.userdata import ListenKeys
 log = logging.getLogger(__name__)
 
 API_KEY_HEADER = "x-mbx-apikey"
-MAX_DEPTH = 5000
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
+MY_TRADES_WINDOW_MS = 24 * 3_600_000
 MAX_TRADES = 1000
 
 
@@ -63,7 +64,8 @@ class RestApi:
             specs = [self.exchange.spec(required(params, "symbol"))]
         elif "symbols" in params:
             specs = [self.exchange.spec(name) for name in _json_list(params["symbols"])]
-        body = symbols.exchange_info(specs, self.exchange.now_ms())
+        body = symbols.exchange_info(specs, self.exchange.now_ms(),
+                                     self.exchange.rules.exchange_filters.raw)
         # The limits this simulator enforces (SimConfig.limits), not only the seed's defaults.
         body["rateLimits"] = [limit.describe() for limit in self.exchange.config.limits.rate_limits()]
         return JSONResponse(body)
@@ -74,8 +76,9 @@ class RestApi:
         limit = 100
         if optional(params, "limit") is not None:
             limit = parse_int("limit", params["limit"])
-            if not 1 <= limit <= MAX_DEPTH:
-                raise errors.invalid_parameter("limit")
+            if limit not in DEPTH_LIMITS:  # the seed: "Valid limits:[5, 10, ... 5000]"
+                raise errors.illegal_characters(
+                    "limit", ", ".join(str(valid) for valid in DEPTH_LIMITS))
         return JSONResponse(self.exchange.depth(symbol, limit))
 
     # ------------------------------------------------------------------ signed
@@ -108,12 +111,17 @@ class RestApi:
             if not 1 <= limit <= MAX_TRADES:
                 raise errors.invalid_parameter("limit")
         order_id, from_id = _opt_int(params, "orderId"), _opt_int(params, "fromId")
-        if order_id is not None and from_id is not None:
-            raise errors.SimApiError(-1128, "Combination of optional parameters invalid.")
+        start, end = _opt_int(params, "startTime"), _opt_int(params, "endTime")
+        # rest-api.md's supported combinations: symbol alone, + orderId, + fromId,
+        # + orderId + fromId, + startTime and/or endTime (at most 24 hours apart).
+        timed = start is not None or end is not None
+        if timed and (order_id is not None or from_id is not None):
+            raise errors.bad_combination()
+        if start is not None and end is not None and end - start > MY_TRADES_WINDOW_MS:
+            raise errors.lookup_interval_too_big(24)
         return JSONResponse(self.exchange.my_trades(
             signed.account, required(params, "symbol"), order_id=order_id,
-            start_time=_opt_int(params, "startTime"), end_time=_opt_int(params, "endTime"),
-            from_id=from_id, limit=limit,
+            start_time=start, end_time=end, from_id=from_id, limit=limit,
         ))
 
     # ------------------------------------------------------------- user stream

@@ -116,7 +116,7 @@ async def test_order_open_orders_user_stream_and_market_streams(sim, client):
     combined = f"{sim.stream_url}/stream?streams=btcusdt@trade/btcusdt@bookTicker"
     async with open_websocket_url(f"{sim.stream_url}/ws/{listen_key}") as user_ws, \
             open_websocket_url(combined) as market_ws:
-        depth = (await client.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": "1"})).json()
+        depth = (await client.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": "5"})).json()
         price = Decimal(depth["bids"][0][0]) - Decimal("0.05")
         # Signed over query and body together, split between the two.
         body = signed(sim.api_secret, {"quantity": "0.0005", "price": str(price),
