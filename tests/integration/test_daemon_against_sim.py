@@ -28,7 +28,7 @@ def _config(tmp_path):
         "sim": {"seed": 11, "participant_interval_ms": 50, "volatility_bps": "2"},
         "strategies": {"grid": {"kind": "grid", "symbol": "BTCUSDT", "levels": 2,
                                 "spacing_bps": "2", "quantity": "0.001", "requote_bps": "8",
-                                "min_requote_ms": 300, "cancel_on_stop": False}},
+                                "min_requote_ms": 1000, "cancel_on_stop": False}},
     }, base_dir=tmp_path)
 
 
@@ -73,7 +73,8 @@ async def test_grid_trades_and_state_equals_the_exchange(tmp_path):
                     await trio.sleep(0.3)
                     ours = _daemon_view(daemon.store)
                     theirs = await _exchange_view(rest, ["BTCUSDT"], ours[3].keys())
-                    if ours == theirs:
+                    delivered = daemon.strategies["grid"].fills
+                    if ours == theirs and delivered == len(ours[2]):
                         break
         finally:
             await rest.aclose()
@@ -90,4 +91,4 @@ async def test_grid_trades_and_state_equals_the_exchange(tmp_path):
     assert any(status == "CANCELED" for status, _, _ in orders.values())
     assert balances["USDT"][0] + balances["USDT"][1] != Decimal("10000")
     # Every fill reached the strategy exactly once.
-    assert daemon.strategies["grid"].fills == len(fills)
+    assert delivered == len(fills)
