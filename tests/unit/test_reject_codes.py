@@ -145,7 +145,7 @@ def _outcome_unknown(tmp_path):
 
 def _exchange_rejected(tmp_path):
     w = world(tmp_path)
-    w.rest.new_order_script = [OrderRejected(-2010, "Duplicate order sent.")]
+    w.rest.new_order_script = [OrderRejected(-2010, "Account has insufficient balance for requested action.")]
     return w, w.ctx.submit(limit())
 
 
