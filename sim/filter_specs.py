@@ -33,7 +33,8 @@ def _dec(raw: Mapping[str, Any], key: str, default: Decimal | None = None) -> De
     try:
         value = Decimal(str(raw[key]))
     except InvalidOperation as exc:
-        raise ValueError(f"filter {raw.get('filterType')}.{key} is not a decimal: {raw[key]!r}") from exc
+        raise ValueError(
+            f"filter {raw.get('filterType')}.{key} is not a decimal: {raw[key]!r}") from exc
     if not value.is_finite() or value < 0:
         raise ValueError(f"filter {raw.get('filterType')}.{key} must be a finite decimal >= 0")
     return value
@@ -50,7 +51,8 @@ def _int(raw: Mapping[str, Any], key: str, default: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError as exc:
-        raise ValueError(f"filter {raw.get('filterType')}.{key} is not an integer: {value!r}") from exc
+        raise ValueError(
+            f"filter {raw.get('filterType')}.{key} is not an integer: {value!r}") from exc
     if number < 0:
         raise ValueError(f"filter {raw.get('filterType')}.{key} must be >= 0")
     return number
@@ -227,7 +229,8 @@ def _filter_type(raw: object, where: str) -> str:
     return raw["filterType"]
 
 
-def parse_symbol_filters(raws: Iterable[Mapping[str, Any]], *, where: str = "symbol") -> SymbolFilters:
+def parse_symbol_filters(raws: Iterable[Mapping[str, Any]], *,
+                         where: str = "symbol") -> SymbolFilters:
     """Typed values of a symbol's ``filters`` list; a repeated or unknown type is refused."""
     values: dict[str, Any] = {}
     counts: dict[str, int] = {}

@@ -127,7 +127,8 @@ def check_order_values(spec: SymbolSpec, order: OrderShape, avg_price: Decimal) 
             pp = f.percent_price
             _within(order.price, avg_price * pp.multiplier_down, avg_price * pp.multiplier_up,
                     "PERCENT_PRICE")
-        elif kind == "PERCENT_PRICE_BY_SIDE" and f.percent_price_by_side and order.price is not None:
+        elif kind == "PERCENT_PRICE_BY_SIDE" and f.percent_price_by_side \
+                and order.price is not None:
             by = f.percent_price_by_side
             low, high = ((by.bid_multiplier_down, by.bid_multiplier_up) if order.side == "BUY"
                          else (by.ask_multiplier_down, by.ask_multiplier_up))

@@ -47,7 +47,7 @@ def open_time(interval: str, t: int) -> int:
 def next_open(interval: str, opened: int) -> int:
     if interval == "1M":
         moment = datetime.fromtimestamp(opened / 1000, tz=UTC)
-        year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        year, month = moment.year + moment.month // 12, moment.month % 12 + 1
         return _ms(datetime(year, month, 1, tzinfo=UTC))
     return opened + INTERVALS_MS[interval]
 

@@ -127,7 +127,8 @@ def parse_new_oco(params: dict[str, str]) -> NewOco:
 
 
 def parse_list_ref(params: dict[str, str], *, for_cancel: bool) -> ListRef:
-    """DELETE: ``symbol`` + ``orderListId``/``listClientOrderId``; GET: ``orderListId``/``origClientOrderId``."""
+    """DELETE: ``symbol`` + ``orderListId`` or ``listClientOrderId``;
+    GET: ``orderListId`` or ``origClientOrderId`` (no symbol: list ids are exchange-wide)."""
     client_key = "listClientOrderId" if for_cancel else "origClientOrderId"
     symbol = required(params, "symbol") if for_cancel else optional(params, "symbol")
     raw_id = optional(params, "orderListId")

@@ -97,8 +97,8 @@ class SymbolSpec:
         status = info.get("status", "TRADING")
         if status not in SYMBOL_STATUSES:
             raise ValueError(f"{where}: unknown status {status!r}")
-        price = _decimal(where, "simInitialPrice",
-                         initial_price if initial_price is not None else info.get("simInitialPrice"))
+        given = initial_price if initial_price is not None else info.get("simInitialPrice")
+        price = _decimal(where, "simInitialPrice", given)
         if price is None:
             price = _default_price(name, filters, where)
         size = _decimal(where, "simLot", lot if lot is not None else info.get("simLot"))

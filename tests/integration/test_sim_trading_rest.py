@@ -22,7 +22,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 def signed(secret: str, params: dict[str, str]) -> str:
     payload = urlencode({**params, "timestamp": str(int(time.time() * 1000))})
-    return f"{payload}&signature={hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()}"
+    digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return f"{payload}&signature={digest}"
 
 
 class Api:
