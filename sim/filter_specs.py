@@ -195,9 +195,13 @@ SYMBOL_FILTER_TYPES = frozenset(_TYPED) | frozenset(_COUNT_KEYS)
 EXCHANGE_FILTER_TYPES = frozenset(_EXCHANGE_COUNT_KEYS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SymbolFilters:
-    """One symbol's filters: the raw dicts (rendered as given) and their typed values."""
+    """One symbol's filters: the raw dicts (rendered as given) and their typed values.
+
+    Compared and hashed by identity (``eq=False``): the raw dicts are not hashable,
+    and a ``SymbolSpec`` holding these must stay usable as a dict key.
+    """
 
     raw: tuple[dict[str, Any], ...] = ()
     price: PriceFilter | None = None
@@ -251,7 +255,7 @@ def parse_symbol_filters(raws: Iterable[Mapping[str, Any]], *,
     return SymbolFilters(raw=tuple(kept), counts=counts, **values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExchangeFilters:
     """``exchangeInfo.exchangeFilters``: limits over all of an account's open orders."""
 

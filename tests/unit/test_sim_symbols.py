@@ -25,6 +25,7 @@ def test_builtin_symbols_render_exactly_what_they_were_given():
         assert info["orderTypes"] == list(symbols.ORDER_TYPES)
         assert info["icebergAllowed"] is info["ocoAllowed"] is True
     btc = DEFAULT_SYMBOLS[0]
+    assert {spec: spec.symbol for spec in DEFAULT_SYMBOLS}[btc] == "BTCUSDT"   # hashable
     assert (btc.tick_size, btc.step_size, btc.min_notional, btc.avg_price_mins) == (
         D("0.01"), D("0.00001"), D("10"), 5)
     assert btc.filters.counts == {"ICEBERG_PARTS": 10, "MAX_NUM_ORDERS": 200,
