@@ -295,3 +295,58 @@ async def test_rules_from_exchange_info_and_configuration() -> None:
     with pytest.raises(ConfigError):
         LimitRule("REQUEST_WEIGHT", "WEEK", 1, 5)
     assert math.isclose(RateGovernor(time_factor=2).rules[0].seconds, 60)
+
+
+async def test_an_order_waiting_for_the_order_window_does_not_hold_up_reads(autojump_clock) -> None:
+    rules = (LimitRule("REQUEST_WEIGHT", "MINUTE", 1, 1000), LimitRule("ORDERS", "SECOND", 10, 2))
+    gov = RateGovernor(rules, safety_margin=0, max_wait_s=None)
+    await gov.acquire(ORDER)
+    await gov.acquire(ORDER)                              # the order window is full
+    finished: dict[str, float] = {}
+
+    async def call(name: str, cost: RequestCost) -> None:
+        await gov.acquire(cost)
+        finished[name] = trio.current_time()
+
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(call, "order", ORDER)
+        await trio.sleep(0.1)
+        nursery.start_soon(call, "read", RequestCost(weight=10))
+    assert finished["read"] - start == 0.1                # not queued behind the order
+    assert 10 <= finished["order"] - start <= 10.5
+
+
+async def test_order_calls_queue_ahead_of_reads_waiting_for_weight(autojump_clock) -> None:
+    gov = governor()
+    for _ in range(9):
+        await gov.acquire(W)                              # weight budget used up
+    finished: list[str] = []
+
+    async def call(name: str, cost: RequestCost, urgent: bool = False) -> None:
+        await gov.acquire(cost, urgent=urgent)
+        finished.append(name)
+
+    async with trio.open_nursery() as nursery:
+        for index in range(3):
+            nursery.start_soon(call, f"read{index}", RequestCost(weight=30))
+            await trio.sleep(0.01)
+        nursery.start_soon(call, "cancel", RequestCost(weight=1), True)
+        await trio.sleep(0.01)
+        nursery.start_soon(call, "order", ORDER)
+    # read0 held the turn but was only waiting for room: it steps back, keeping its place
+    assert finished == ["cancel", "order", "read0", "read1", "read2"]
+
+
+async def test_turnstile_gives_up_cleanly_on_deadline_and_cancel(autojump_clock) -> None:
+    from daemon.venues.binance.rate_windows import Turnstile
+
+    turnstile = Turnstile()
+    assert await turnstile.enter(1, math.inf) == 0
+    assert await turnstile.enter(1, trio.current_time() + 1) is None  # deadline passes
+    with trio.move_on_after(1):
+        await turnstile.enter(0, math.inf)                           # cancelled while waiting
+    assert not turnstile.outranked(1)                                # nobody left waiting
+    turnstile.leave()
+    assert await turnstile.enter(1, trio.current_time()) is not None
+    turnstile.leave()

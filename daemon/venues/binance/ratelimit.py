@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -45,67 +44,26 @@ import trio
 
 from daemon.errors import ConfigError, IpBanned, RateLimited
 from daemon.venues.binance.ban_store import BanStore
+from daemon.venues.binance.rate_windows import (
+    DEFAULT_RULES,
+    LimitRule,
+    Turnstile,
+    WindowUsage,
+    rules_from_exchange_info,
+)
 from daemon.venues.binance.request_weights import RequestCost
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
-BUCKETS_PER_WINDOW = 60
 #: ``code`` of a refusal made here, before anything was sent (no exchange code exists).
 LOCAL_REFUSAL_CODE = 0
 _WEIGHT_HEADER = "x-mbx-used-weight-"
 _ORDER_HEADER = "x-mbx-order-count-"
 _USE_DEFAULT = object()
+URGENT, NORMAL = 0, 1  # Turnstile priorities: order placements and cancels go first
 
-
-@dataclass(frozen=True)
-class LimitRule:
-    """One entry of exchangeInfo ``rateLimits``."""
-
-    kind: str  # REQUEST_WEIGHT | RAW_REQUESTS | ORDERS
-    interval: str  # SECOND | MINUTE | HOUR | DAY
-    interval_num: int
-    limit: int
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("REQUEST_WEIGHT", "RAW_REQUESTS", "ORDERS"):
-            raise ConfigError(f"unknown rateLimitType {self.kind!r}")
-        if self.interval not in INTERVAL_SECONDS or self.interval_num < 1 or self.limit < 1:
-            raise ConfigError(f"bad rate limit {self.interval_num} {self.interval} / {self.limit}")
-
-    @property
-    def seconds(self) -> int:
-        return INTERVAL_SECONDS[self.interval] * self.interval_num
-
-    @property
-    def suffix(self) -> str:
-        """The header suffix: ``1M``, ``10S``, ``1D``."""
-        return f"{self.interval_num}{self.interval[0]}"
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}/{self.suffix}"
-
-
-#: The limits Binance publishes in exchangeInfo (used until exchangeInfo is read).
-DEFAULT_RULES: tuple[LimitRule, ...] = (
-    LimitRule("REQUEST_WEIGHT", "MINUTE", 1, 1200),
-    LimitRule("ORDERS", "SECOND", 10, 50),
-    LimitRule("ORDERS", "DAY", 1, 160000),
-    LimitRule("RAW_REQUESTS", "MINUTE", 5, 6100),
-)
-
-
-def rules_from_exchange_info(rate_limits: Iterable[object]) -> tuple[LimitRule, ...]:
-    """``ExchangeInfo.rate_limits`` (models.RateLimit) -> ``LimitRule``s; unknown types skipped."""
-    rules = []
-    for entry in rate_limits:
-        kind = getattr(entry, "rate_limit_type", None)
-        if kind not in ("REQUEST_WEIGHT", "RAW_REQUESTS", "ORDERS"):
-            log.info("ratelimit.unknown_rule type=%s", kind)
-            continue
-        rules.append(LimitRule(kind, entry.interval, entry.interval_num, entry.limit))  # type: ignore[attr-defined]
-    return tuple(rules)
+__all__ = ["DEFAULT_RULES", "GovernorStats", "LimitRule", "RateGovernor", "Ticket",
+           "rules_from_exchange_info"]
 
 
 @dataclass(frozen=True)
@@ -129,76 +87,6 @@ class GovernorStats:
     pauses_429: int = 0
     bans_418: int = 0
     peak_fraction: dict[str, float] = field(default_factory=dict)
-
-
-class _Usage:
-    """Usage of one limit: our grants in a bucketed sliding window plus the server's word."""
-
-    def __init__(self, rule: LimitRule, window_s: float, budget: int) -> None:
-        self.rule = rule
-        self.window_s = window_s
-        self.width = window_s / BUCKETS_PER_WINDOW
-        self.budget = budget
-        self.granted_total = 0
-        self._buckets: deque[list[float]] = deque()  # [start, amount]
-        self._sliding = 0
-        self._header: tuple[int, int, float, int] | None = None  # count, base, until, seq
-
-    def _expiry(self, start: float) -> float:
-        return start + self.window_s + self.width
-
-    def _expire(self, now: float) -> None:
-        while self._buckets and self._expiry(self._buckets[0][0]) <= now:
-            self._sliding -= int(self._buckets.popleft()[1])
-
-    def used(self, now: float) -> int:
-        self._expire(now)
-        used = self._sliding
-        if self._header is not None:
-            count, base, until, _ = self._header
-            if now < until:
-                used = max(used, count + self.granted_total - base)
-            else:
-                self._header = None
-        return used
-
-    def _used_at(self, t: float) -> int:
-        sliding = sum(int(amount) for start, amount in self._buckets if self._expiry(start) > t)
-        if self._header is not None and t < self._header[2]:
-            count, base, _, _ = self._header
-            return max(sliding, count + self.granted_total - base)
-        return sliding
-
-    def ready_at(self, now: float, amount: int) -> float:
-        """The earliest time at which ``amount`` more fits the budget."""
-        budget = max(self.budget, amount)  # a lone request above the margin fits an empty window
-        if amount == 0 or self.used(now) + amount <= budget:
-            return now
-        candidates = {self._expiry(start) for start, _ in self._buckets}
-        if self._header is not None:
-            candidates.add(self._header[2])
-        for t in sorted(c for c in candidates if c > now):
-            if self._used_at(t) + amount <= budget:
-                return t
-        return now + self.window_s  # unreachable: every contribution expires by then
-
-    def add(self, now: float, amount: int) -> None:
-        if amount == 0:
-            return
-        self._expire(now)
-        start = math.floor(now / self.width) * self.width
-        if self._buckets and self._buckets[-1][0] == start:
-            self._buckets[-1][1] += amount
-        else:
-            self._buckets.append([start, amount])
-        self._sliding += amount
-        self.granted_total += amount
-
-    def observe(self, count: int, base: int, until: float, seq: int, now: float) -> None:
-        """Adopt the server's count unless we already hold a newer request's view."""
-        if self._header is not None and seq < self._header[3] and now < self._header[2]:
-            return
-        self._header = (count, base, until, seq)
 
 
 class RateGovernor:
@@ -227,8 +115,9 @@ class RateGovernor:
         self._window_clock = window_clock
         self._clock = clock
         self._wall = wall
-        self._usages: dict[str, _Usage] = {}
-        self._lock = trio.Lock()
+        self._usages: dict[str, WindowUsage] = {}
+        self._turnstile = Turnstile()        # every request, for the IP limits
+        self._order_turnstile = Turnstile()  # order placements first queue here (ORDERS limits)
         self._changed = trio.Event()
         self._paused_until = -math.inf
         self._orders_paused_until = -math.inf
@@ -249,7 +138,7 @@ class RateGovernor:
                 old.rule, old.budget = rule, budget
                 usages[rule.name] = old
             else:
-                usages[rule.name] = _Usage(rule, window_s, budget)
+                usages[rule.name] = WindowUsage(rule, window_s, budget)
         if not any(u.rule.kind == "REQUEST_WEIGHT" for u in usages.values()):
             raise ConfigError("rate limits without a REQUEST_WEIGHT limit")
         self._usages = usages
@@ -264,44 +153,72 @@ class RateGovernor:
     # ----------------------------------------------------------------- acquiring
 
     async def acquire(self, cost: RequestCost, *, max_wait_s: float | None | object = _USE_DEFAULT,
-                      what: str = "request") -> Ticket:
+                      what: str = "request", urgent: bool = False) -> Ticket:
         """Wait for room for ``cost`` and reserve it; raise ``RateLimited`` past the deadline.
 
         Callers queue first-come first-served, so a heavy request is not starved by
-        a stream of light ones.  ``max_wait_s=None`` waits as long as it takes.
+        a stream of light ones; ``urgent`` callers (order placements, cancels) queue
+        ahead of the others.  Orders first queue among themselves for the ORDERS
+        limits, then for the IP limits: an order waiting for the 10-second order
+        window must not hold up reads that need no order count.
+        ``max_wait_s=None`` waits as long as it takes.
         """
         self._check_fits(cost, what)
         wait = self.max_wait_s if max_wait_s is _USE_DEFAULT else max_wait_s
         start = self._clock()
         deadline = math.inf if wait is None else start + float(wait)  # type: ignore[arg-type]
-        queued = False
-        try:
-            self._lock.acquire_nowait()
-            queued = True
-        except trio.WouldBlock:
-            with trio.move_on_at(deadline):
-                await self._lock.acquire()
-                queued = True
-        if not queued:
-            self.stats.refused += 1
-            log.warning("rest.refused what=%s reason=queue wait_s=%.2f", what, self._clock() - start)
-            raise RateLimited(LOCAL_REFUSAL_CODE, f"rate governor: {what} still queued after "
-                              f"{wait:g} s behind other requests; not sent", retry_after=None)
-        try:
-            return await self._wait_and_grant(cost, deadline, what, start)
-        finally:
-            self._lock.release()
+        priority = URGENT if urgent or cost.orders else NORMAL
+        if cost.orders:
+            await self._enter(self._order_turnstile, priority, deadline, what, start)
+            try:
+                await self._wait_until_ready(cost, deadline, what, start, orders_only=True)
+                return await self._turn(cost, priority, deadline, what, start)
+            finally:
+                self._order_turnstile.leave()
+        return await self._turn(cost, priority, deadline, what, start)
 
-    async def _wait_and_grant(self, cost: RequestCost, deadline: float, what: str,
-                              start: float) -> Ticket:
+    async def _turn(self, cost: RequestCost, priority: int, deadline: float, what: str,
+                    start: float) -> Ticket:
+        turnstile = self._turnstile
+        place = await self._enter(turnstile, priority, deadline, what, start)
+        while True:
+            try:
+                ready = await self._wait_until_ready(
+                    cost, deadline, what, start, orders_only=False,
+                    outranked=lambda: turnstile.outranked(priority))
+                if ready:
+                    return self._grant(self._clock(), cost)
+            finally:
+                turnstile.leave()
+            # stepped back for a more urgent caller; queue again at the old place
+            place = await self._enter(turnstile, priority, deadline, what, start, place)
+
+    async def _enter(self, turnstile: Turnstile, priority: int, deadline: float, what: str,
+                     start: float, place: int | None = None) -> int:
+        """Take a place in the queue, or refuse once the deadline passes."""
+        if priority == URGENT:
+            self._wake()  # a holder parked on a window re-checks whether to step back
+        got = await turnstile.enter(priority, deadline, place)
+        if got is not None:
+            return got
+        self.stats.refused += 1
+        log.warning("rest.refused what=%s reason=queue wait_s=%.2f", what, self._clock() - start)
+        raise RateLimited(LOCAL_REFUSAL_CODE, f"rate governor: {what} still queued after "
+                          f"{deadline - start:g} s behind other requests; not sent",
+                          retry_after=None)
+
+    async def _wait_until_ready(self, cost: RequestCost, deadline: float, what: str,
+                                start: float, *, orders_only: bool,
+                                outranked: Callable[[], bool] | None = None) -> bool:
+        """True once ``cost`` fits; False if ``outranked()`` says to step back first."""
         throttled = False
         while True:
             now = self._clock()
-            ready, reason = self._ready_at(now, cost)
+            ready, reason = self._ready_at(now, cost, orders_only=orders_only)
             if ready <= now:
                 if throttled:
                     self.stats.waited_s += now - start
-                return self._grant(now, cost)
+                return True
             if ready > deadline:
                 self.stats.refused += 1
                 log.warning("rest.refused what=%s %s wait_s=%.2f max_wait_s=%.2f",
@@ -310,13 +227,15 @@ class RateGovernor:
                 raise cls(LOCAL_REFUSAL_CODE, f"rate governor: {what} would wait {ready - now:.1f} s "
                           f"({reason}), longer than its {deadline - start:g} s deadline; not sent",
                           retry_after=ready - now)
+            if outranked is not None and outranked():
+                return False
             if not throttled:
                 throttled = True
                 self.stats.throttled += 1
                 log.info("rest.throttled what=%s %s wait_s=%.2f", what, reason, ready - now)
             changed = self._changed
             with trio.move_on_at(ready):
-                await changed.wait()  # new headers or a pause may move the time
+                await changed.wait()  # new headers, a pause or an urgent caller may change things
 
     def _check_fits(self, cost: RequestCost, what: str) -> None:
         for usage in self._usages.values():
@@ -334,7 +253,8 @@ class RateGovernor:
             return cost.raw
         return cost.orders
 
-    def _ready_at(self, now: float, cost: RequestCost) -> tuple[float, str]:
+    def _ready_at(self, now: float, cost: RequestCost, *,
+                  orders_only: bool = False) -> tuple[float, str]:
         self._adopt_remembered_ban(now)
         if self._banned_until > now:
             return self._banned_until, "ip_banned=418"
@@ -344,6 +264,8 @@ class RateGovernor:
             return self._orders_paused_until, "orders_paused=429"
         latest, reason = now, ""
         for usage in self._usages.values():
+            if orders_only and usage.rule.kind != "ORDERS":
+                continue
             amount = self._amount(usage.rule, cost)
             ready = usage.ready_at(now, amount)
             if ready > latest:
@@ -388,7 +310,7 @@ class RateGovernor:
             usage.observe(count, base, self._window_end(usage, now), seq, now)
         self._wake()
 
-    def _window_end(self, usage: _Usage, now: float) -> float:
+    def _window_end(self, usage: WindowUsage, now: float) -> float:
         if self._window_clock is None:
             return now + usage.window_s
         server_s = self._window_clock()

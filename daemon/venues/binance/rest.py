@@ -320,7 +320,8 @@ class BinanceRest:
         cost = request_cost(method, path, wire_params if isinstance(wire_params, Mapping)
                             else dict(wire_params))
         remaining = None if math.isinf(call.deadline) else max(0.0, call.deadline - trio.current_time())
-        ticket = await self.governor.acquire(cost, max_wait_s=remaining, what=what)
+        ticket = await self.governor.acquire(cost, max_wait_s=remaining, what=what,
+                                             urgent=order_call)
         call.clock_generation = self._clock_generation
         query = self._query(wire_params, security)  # signed after the wait, never before
         target = f"{path}?{query}" if query else path
