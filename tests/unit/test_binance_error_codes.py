@@ -54,6 +54,27 @@ def test_every_code_of_the_seed_error_section_is_mapped() -> None:
         assert issubclass(spec.cls, ExchangeError) and spec.cls is not ExchangeError
 
 
+@pytest.mark.shared
+def test_every_seed_code_raises_its_class_with_the_exchange_message_and_flag() -> None:
+    if not SEED.is_file():
+        pytest.skip("seed not available")
+    text = SEED.read_text(encoding="utf-8")
+    section = text[text.rindex("\nError Codes\n"):text.index("Order Rejection Issues")]
+    named = dict(re.findall(r"^(-\d{4,6}) ([A-Z][A-Z_0-9 ]+)$", section, flags=re.M))
+    assert len(named) > 150
+    for raw_code, name in named.items():
+        code = int(raw_code)
+        spec = ERROR_CODES[code]
+        exc = error_for_code(code, f"the exchange says {name}", http_status=400)
+        assert isinstance(exc, spec.cls), (code, type(exc))
+        assert exc.retryable is spec.retryable or spec.cls is OutcomeUnknown, code
+        assert (exc.code, exc.exchange_message) == (code, f"the exchange says {name}")
+        # the seed's name (first listing) is the table's, spaces and all, up to case
+        if code != -5012:  # listed twice in the seed under two names
+            assert spec.name.replace("_", " ") == name.strip().replace("_", " ").upper() \
+                or code in (-1099, -12014), (code, spec.name, name)
+
+
 @pytest.mark.parametrize(("code", "cls", "retryable"), [
     (-1021, InvalidTimestamp, True),
     (-1022, InvalidSignature, False),
@@ -75,6 +96,9 @@ def test_every_code_of_the_seed_error_section_is_mapped() -> None:
     (-6012, InsufficientBalance, False),
     (-3007, OperationRefused, True),
     (-6009, RateLimited, True),
+    (-2035, RequestRejected, True),     # a new WebSocket API connection cures these
+    (-2042, RequestRejected, True),
+    (-1191, RequestRejected, True),
 ])
 def test_codes_map_to_classes_with_retryable_flag(code: int, cls: type, retryable: bool) -> None:
     exc = error_for_code(code, "message from the exchange", http_status=400)

@@ -121,8 +121,13 @@ ERROR_CODES: Mapping[int, CodeSpec] = {
     -2015: _s("REJECTED_MBX_KEY", _AUTH),
     -2016: _s("NO_TRADING_WINDOW", _REQ),
     -2026: _s("ORDER_ARCHIVED", UnknownOrder),                # today
-    -2035: _s("SUBSCRIPTION_ACTIVE", _REQ),                   # today (WebSocket API)
-    -2036: _s("SUBSCRIPTION_INACTIVE", _REQ),                 # today (WebSocket API)
+    # today (WebSocket API user-data subscriptions): a new connection cures these, so
+    # they are retryable (the stream reconnects instead of giving up).
+    -1135: _s("INVALID_JSON", _REQ),                          # today (WebSocket API)
+    -1191: _s("TOO_MANY_SUBSCRIPTIONS", _REQ, True),          # today
+    -2035: _s("SUBSCRIPTION_ACTIVE", _REQ, True),             # today
+    -2036: _s("SUBSCRIPTION_INACTIVE", _REQ),                 # today
+    -2042: _s("MAXIMUM_SUBSCRIPTION_IDS", _REQ, True),        # today
     -2039: _s("CLIENT_ORDER_ID_INVALID", _REQ),               # today
     # 3xxx-5xxx: SAPI (margin, wallet, capital, assets)
     -3000: _s("INNER_FAILURE", _UNAVAIL, True, unknown_on_order=True),
