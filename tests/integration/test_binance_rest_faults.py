@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 
 import httpx
+import pytest
 import trio
 
+from daemon.errors import OutcomeUnknown, UnknownOrder
 from daemon.venues.binance.clock import run_clock_resync
 from daemon.venues.binance.ratelimit import RateGovernor
 from sim import SimConfig
@@ -160,3 +162,27 @@ async def test_periodic_resync_catches_a_skew_before_any_request_is_refused() ->
 
 async def _extend(target: list[str], burst) -> None:
     target.extend(await burst)
+
+
+async def test_5xx_and_minus_1007_on_orders_mean_outcome_unknown_never_failed() -> None:
+    async with venue(SimConfig(seed=34)) as v:
+        faults, rest = v.handle.faults, v.rest
+        faults.fail_next_orders(1, executed=True, status=500)
+        faults.unknown_status_next_orders(1, executed=True)
+        faults.fail_next_orders(1, executed=False, status=503)
+        outcomes = {}
+        for client_id in ("five-hundred", "minus-1007", "not-executed"):
+            with pytest.raises(OutcomeUnknown) as caught:
+                await rest.new_order({"symbol": SYMBOL, "side": "BUY", "type": "MARKET",
+                                      "quantity": "0.001", "newClientOrderId": client_id})
+            assert caught.value.retryable is False
+            outcomes[client_id] = caught.value.code
+        assert outcomes == {"five-hundred": -1000, "minus-1007": -1007, "not-executed": -1001}
+        # "unknown" was right: two of them exist (and were streamed), one does not
+        for client_id in ("five-hundred", "minus-1007"):
+            order = await rest.get_order(SYMBOL, orig_client_order_id=client_id)
+            assert order.status == "FILLED"
+        with pytest.raises(UnknownOrder):
+            await rest.get_order(SYMBOL, orig_client_order_id="not-executed")
+        final = await wait_until_accounted(v, ["five-hundred", "minus-1007"], strict=True)
+        assert_strictly_delivered(v, ["five-hundred", "minus-1007"], final)
