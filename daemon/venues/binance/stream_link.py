@@ -110,6 +110,7 @@ class StreamLink:
     _conn: WsConnection | None = None
     _next_id: int = 1
     _pending: dict[int, tuple[trio.Event, list]] = field(default_factory=dict)
+    _abandoned: set[int] = field(default_factory=set)
 
     @property
     def alive(self) -> bool:
@@ -205,6 +206,10 @@ class StreamLink:
             return
         request_id = reply.get("id") if isinstance(reply, dict) else None
         waiter = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if waiter is None and request_id in self._abandoned:
+            self._abandoned.discard(request_id)
+            log.debug("stream.late_reply link=%d id=%s", self.link_id, request_id)
+            return
         if waiter is None:
             self.stats.unknown_frames += 1
             log.warning("stream.unexpected_frame link=%d frame=%.200r", self.link_id, raw)
@@ -238,7 +243,8 @@ class StreamLink:
             with trio.move_on_after(timeout_s):
                 await event.wait()
         finally:
-            self._pending.pop(request_id, None)
+            if self._pending.pop(request_id, None) is not None:
+                self._abandoned.add(request_id)  # a reply may still come: not a surprise
         if not slot:
             raise TransportError(f"no reply to {method} id={request_id} on link {self.link_id}"
                                  + ("" if self.alive else f": {self.error}"))

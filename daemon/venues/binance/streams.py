@@ -470,9 +470,7 @@ class MarketStreams:
             return
         delivered = 0
         for event in events:
-            before = self.counters.events
-            await self._deliver(stream, event)
-            delivered += self.counters.events - before
+            delivered += await self._deliver(stream, event)
         self.counters.backfilled += delivered
         if not complete:
             self.counters.gaps_unrecovered += 1
@@ -484,13 +482,14 @@ class MarketStreams:
     async def _sink(self, link: StreamLink, stream: str, event: object) -> None:
         await self._deliver(stream, event)
 
-    async def _deliver(self, stream: str, event: object) -> None:
+    async def _deliver(self, stream: str, event: object) -> bool:
+        """Send ``event`` on unless it is a duplicate or its stream is gone; True if sent."""
         if stream not in self._where:
             self.counters.unwanted += 1
-            return
+            return False
         if not self.ledger.accept(stream, event):
             self.counters.duplicates += 1
-            return
+            return False
         self.counters.events += 1
         if self._on_event is not None:
             self._on_event(event)
@@ -499,6 +498,7 @@ class MarketStreams:
         except ConsumerGone:
             self._consumer_gone = True  # the slots stop quietly instead of reconnecting
             raise
+        return True
 
 
 async def run_market_streams(stream_url: str, streams: list[str],
