@@ -1,20 +1,24 @@
-"""One market-stream websocket: a reader that never waits, a decoder, control requests.
+"""One market-stream websocket: a reader that never waits, and its control requests.
 
-Why two tasks per connection: the library answers the server's pings only while
-its reader can queue messages, so a busy consumer must never stall the socket.
-``_read`` does nothing but move frames from the transport into a bounded
-channel (``send_nowait``: it never blocks); ``_process`` decodes them in order and
-hands events to the sink, which may wait on the consumer.  When the consumer is so
-far behind that the channel is full, the frame is dropped, counted and the link
-marked ``lossy``: the owner replaces the link and the REST backfill repairs what a
-gap-aware stream can (see ``streams``), instead of the server cutting us after a
-minute of unanswered pings.
+Why the reader never waits: the library answers the server's pings only while
+its own reader can queue messages, so a busy consumer must never stall the
+socket.  ``_read`` takes each message from the transport and handles it at once,
+synchronously: decode, then hand the event to the sink, which accepts it into
+the owner's ordered outbox (``streams``) without awaiting the consumer.  One task
+per connection, no hop between reading and decoding: the per-message cost on
+trio is mostly task switches.
+
+When the consumer is so far behind that the outbox is full, the sink refuses the
+event: it is dropped, counted, and the link turns ``lossy``.  A lossy link
+delivers nothing more (anything after a hole would make the hole permanent);
+the owner replaces it at once and the REST backfill repairs what it can, instead
+of the server cutting us after a minute of unanswered pings.
 
 Control requests (``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``) share the
 connection's budget of 5 incoming messages per second with our pongs, so they go
 through a ``ControlPacer``.  Their replies are matched by id and are processed in
 frame order: when a reply arrives, every data frame the server queued before it
-has been handed to the sink.  ``streams`` uses that as the drain marker of a
+has been accepted by the sink.  ``streams`` uses that as the drain marker of a
 make-before-break hand-over.
 
 A ``serverShutdown`` event (``!serverShutdown`` on combined streams) sets
@@ -26,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -38,7 +42,8 @@ from daemon.venues.binance.transport import WsConnection
 log = logging.getLogger(__name__)
 
 SHUTDOWN_STREAM = "!serverShutdown"
-Sink = Callable[["StreamLink", str, object], Awaitable[None]]
+#: Accepts one decoded event; False when the owner's outbox is full (the event is dropped).
+Sink = Callable[["StreamLink", str, object], bool]
 
 
 class ControlPacer:
@@ -88,7 +93,7 @@ class StreamLink:
     link_id: int
     url_streams: tuple[str, ...]
     sink: Sink
-    buffer_frames: int = 10_000
+    buffer_frames: int = 10_000  # the owner's outbox bound (for the log line)
     pacer: ControlPacer = field(default_factory=ControlPacer)
     clock: Callable[[], float] = trio.current_time
     # what the server sends us (URL streams, then confirmed SUBSCRIBE/UNSUBSCRIBE)
@@ -119,17 +124,17 @@ class StreamLink:
     # ------------------------------------------------------------- lifecycle
 
     async def serve(self, conn: WsConnection, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """Run the reader and the decoder until the connection ends; never raises TransportError."""
+        """Read and handle messages until the connection ends; never raises TransportError."""
         self._conn = conn
         self.opened_at = now = self.clock()
         self.subscribed = set(self.url_streams)
         self.subscribed_at = dict.fromkeys(self.url_streams, now)
-        frames_send, frames_recv = trio.open_memory_channel[str | bytes](self.buffer_frames)
+        task_status.started(self)
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._read, conn, frames_send)
-                task_status.started(self)
-                await self._process(frames_recv)
+            while True:
+                self._handle(await conn.receive())
+        except TransportError as exc:
+            self.error = str(exc)
         finally:
             self.done.set()
             for event, _ in self._pending.values():
@@ -137,21 +142,9 @@ class StreamLink:
             self.on_change()
 
     async def retire(self) -> None:
-        """Close politely (bounded); the tasks end once the close completes."""
+        """Close politely (bounded); ``serve`` ends once the close completes."""
         if self._conn is not None and self.alive:
             await self._conn.close()
-
-    async def _read(self, conn: WsConnection, frames: trio.MemorySendChannel) -> None:
-        async with frames:
-            try:
-                while True:
-                    raw = await conn.receive()
-                    try:
-                        frames.send_nowait(raw)
-                    except trio.WouldBlock:
-                        self._overflow()
-            except TransportError as exc:
-                self.error = str(exc)
 
     def _overflow(self) -> None:
         self.stats.overflows += 1
@@ -163,33 +156,31 @@ class StreamLink:
             log.warning("stream.overflow link=%d dropped=%d buffer=%d",
                         self.link_id, self.overflows, self.buffer_frames)
 
-    async def _process(self, frames: trio.MemoryReceiveChannel) -> None:
-        clock, last_seen, stats = self.clock, self.last_seen, self.stats
-        async with frames:
-            async for raw in frames:
-                stats.messages += 1
-                if not self.first_frame.is_set():
-                    self.first_frame.set()
-                    self.on_change()
-                head = raw[:9]
-                if head == '{"stream"' or head == b'{"stream"':
-                    try:
-                        stream, event = decode_combined(raw)
-                    except DecodeError as exc:
-                        if _is_shutdown(raw):
-                            self._shutdown_notice()
-                            continue
-                        stats.decode_errors += 1
-                        log.warning("stream.decode_error link=%d count=%d error=%s frame=%.200r",
-                                    self.link_id, stats.decode_errors, exc, raw)
-                        continue
-                    last_seen[stream] = clock()
-                    if self.holding:
-                        self.held.append((stream, event))
-                    else:
-                        await self.sink(self, stream, event)
-                else:
-                    self._control_reply(raw)
+    def _handle(self, raw: str | bytes) -> None:
+        stats = self.stats
+        stats.messages += 1
+        if not self.first_frame.is_set():
+            self.first_frame.set()
+            self.on_change()
+        head = raw[:9]
+        if head != '{"stream"' and head != b'{"stream"':
+            self._control_reply(raw)
+            return
+        try:
+            stream, event = decode_combined(raw)
+        except DecodeError as exc:
+            if _is_shutdown(raw):
+                self._shutdown_notice()
+                return
+            stats.decode_errors += 1
+            log.warning("stream.decode_error link=%d count=%d error=%s frame=%.200r",
+                        self.link_id, stats.decode_errors, exc, raw)
+            return
+        self.last_seen[stream] = self.clock()
+        if self.holding and not self.lossy:
+            self.held.append((stream, event))
+        elif self.lossy or not self.sink(self, stream, event):
+            self._overflow()  # nothing after a hole: the replacement backfills
 
     def _shutdown_notice(self) -> None:
         log.info("stream.server_shutdown link=%d", self.link_id)

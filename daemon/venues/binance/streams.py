@@ -33,6 +33,7 @@ import itertools
 import logging
 import random
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 
 import trio
@@ -136,6 +137,10 @@ class MarketStreams:
         self._link_ids = itertools.count(1)
         self._nursery: trio.Nursery | None = None
         self._consumer_gone = False
+        # Accepted events not yet taken by the consumer, in acceptance order; the
+        # readers append without waiting, ``_send_loop`` drains.
+        self._outbox: deque[object] = deque()
+        self._outbox_wake = trio.Event()
 
     # ------------------------------------------------------------------ public API
 
@@ -178,6 +183,7 @@ class MarketStreams:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                nursery.start_soon(self._send_loop)
                 for slot in self._slots:
                     nursery.start_soon(self._run_slot, slot)
                 for slot in list(self._slots):
@@ -247,7 +253,7 @@ class MarketStreams:
         if not streams:
             return None
         url, in_url = self._url(streams)
-        link = StreamLink(next(self._link_ids), tuple(in_url), self._sink,
+        link = StreamLink(next(self._link_ids), tuple(in_url), self._accept,
                           buffer_frames=self.settings.buffer_frames,
                           pacer=ControlPacer(self.settings.control_messages_per_s),
                           holding=hold, stats=self.counters, on_change=slot.poke)
@@ -432,10 +438,10 @@ class MarketStreams:
         """Fill the gap (unless the old link provably drained), then release ``new``'s held events."""
         if not confirmed:
             await self._backfill(slot, new)
-        while new.held:
+        while new.held:  # synchronous: nothing can slip in between
             stream, event = new.held.popleft()
-            await self._deliver(stream, event)
-        new.holding = False  # no checkpoint since the deque was seen empty: order is kept
+            self._deliver(stream, event)
+        new.holding = False
 
     async def _backfill(self, slot: _Slot, new: StreamLink) -> None:
         streams = [s for s in slot.wanted
@@ -468,9 +474,7 @@ class MarketStreams:
             self.counters.gaps_unrecovered += 1
             log.warning("stream.backfill_failed stream=%s after_id=%s error=%r", stream, last, exc)
             return
-        delivered = 0
-        for event in events:
-            delivered += await self._deliver(stream, event)
+        delivered = sum(self._deliver(stream, event) for event in events)
         self.counters.backfilled += delivered
         if not complete:
             self.counters.gaps_unrecovered += 1
@@ -479,11 +483,20 @@ class MarketStreams:
 
     # ------------------------------------------------------------------ delivery
 
-    async def _sink(self, link: StreamLink, stream: str, event: object) -> None:
-        await self._deliver(stream, event)
+    def _accept(self, link: StreamLink, stream: str, event: object) -> bool:
+        """A link's sink: False (dropped) once the consumer is ``buffer_frames`` behind."""
+        if len(self._outbox) >= self.settings.buffer_frames:
+            return False
+        self._deliver(stream, event)
+        return True
 
-    async def _deliver(self, stream: str, event: object) -> bool:
-        """Send ``event`` on unless it is a duplicate or its stream is gone; True if sent."""
+    def _deliver(self, stream: str, event: object) -> bool:
+        """Queue ``event`` for the consumer unless it is a duplicate or its stream is gone.
+
+        Synchronous on purpose: the readers never wait for the consumer, and held
+        or backfilled events are released in one go, so acceptance order (the
+        ledger's order) is delivery order.
+        """
         if stream not in self._where:
             self.counters.unwanted += 1
             return False
@@ -493,12 +506,34 @@ class MarketStreams:
         self.counters.events += 1
         if self._on_event is not None:
             self._on_event(event)
-        try:
-            await send_or_stop(self._send, event)
-        except ConsumerGone:
-            self._consumer_gone = True  # the slots stop quietly instead of reconnecting
-            raise
+        outbox = self._outbox
+        if not outbox:
+            try:
+                self._send.send_nowait(event)
+                return True
+            except trio.WouldBlock:
+                pass
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._consumer_gone = True
+                raise ConsumerGone from exc
+            self._outbox_wake.set()
+        outbox.append(event)
         return True
+
+    async def _send_loop(self) -> None:
+        """Hand the outbox to the consumer, waiting for it as long as it takes."""
+        outbox = self._outbox
+        while True:
+            if not outbox:
+                self._outbox_wake = trio.Event()
+                await self._outbox_wake.wait()
+                continue
+            try:
+                await send_or_stop(self._send, outbox[0])  # stays queued while in flight
+            except ConsumerGone:
+                self._consumer_gone = True  # the slots stop quietly instead of reconnecting
+                raise
+            outbox.popleft()
 
 
 async def run_market_streams(stream_url: str, streams: list[str],
