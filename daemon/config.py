@@ -31,6 +31,8 @@ from daemon.risk_settings import RiskSettings
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 VENUE_KINDS = ("sim", "binance", "binance-testnet")
 USER_STREAM_MODES = ("auto", "listenkey", "ws-api")
+#: Websocket client libraries for the market streams (daemon.venues.binance.transport).
+WS_TRANSPORTS = ("trio-websocket", "websockets")
 
 #: Per-venue endpoints (rest, stream, ws-api).  The simulator's are known only at run time.
 VENUE_URLS: Mapping[str, tuple[str, str, str]] = MappingProxyType({
@@ -71,6 +73,7 @@ class VenueSection:
     api_secret_file: str | None = None
     recv_window_ms: int = 5000
     user_stream: str = "auto"
+    ws_transport: str = "trio-websocket"
 
     def credentials(self, environ: Mapping[str, str] | None = None) -> Credentials | None:
         """Resolve the API key and secret from their references (file wins over env).
@@ -226,6 +229,7 @@ def _parse_venue(table: _Table) -> VenueSection:
         api_secret_file=table.string("api_secret_file", None),
         recv_window_ms=recv_window,
         user_stream=table.choice("user_stream", USER_STREAM_MODES, "auto"),
+        ws_transport=table.choice("ws_transport", WS_TRANSPORTS, "trio-websocket"),
     )
     table.finish()
     return section
