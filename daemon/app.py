@@ -136,6 +136,7 @@ class Daemon:
             await trading.start(unknown_orders.run)
             await trading.start(run_user_stream, rest, self.endpoints.stream_url, user_send,
                                 reconciler.on_connected)
+            await trading.start(reconciler.watch_intents)
             await trading.start(dispatcher.run)
             streams = _subscriptions(self.strategies)
             if streams:

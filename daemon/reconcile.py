@@ -40,14 +40,16 @@ import trio
 
 from daemon.crash_points import crash_point
 from daemon.dispatch_gate import DispatchGate
-from daemon.errors import UnknownOrder
+from daemon.errors import ExchangeError, TransportError, UnknownOrder
 from daemon.reconcile_fills import PAGE_LIMIT, FillChanges, catch_up_symbol, repair_orders
-from daemon.reconcile_intents import resolve_intents, unresolved
+from daemon.reconcile_intents import UNKNOWN, resolve_intents, unresolved
 
 log = logging.getLogger(__name__)
 
 #: How far before the previous successful run the per-order fill check looks again.
 REPAIR_MARGIN_MS = 10 * 60 * 1000
+#: An ``unknown`` intent this old is past any resolution the gateway still runs for it.
+UNKNOWN_MIN_AGE_S = 30.0
 
 
 def wall_ms() -> int:
@@ -147,6 +149,38 @@ class Reconciler:
             fills_recovered=len(fills.fills), balances_changed=balances_changed,
             open_orders=len(open_orders), symbols=len(symbols),
             duration_s=time.perf_counter() - started)
+
+    async def watch_intents(self, interval_s: float = 15.0, *,
+                            task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Resolve intents the gateway had to leave ``unknown``, without waiting for a reconnect.
+
+        The gateway asks a few times right after a lost answer; when those queries
+        fail too (the exchange's REST is down) the intent stays ``unknown``.  This
+        task asks again every ``interval_s``, so the owning strategy learns what
+        became of its order as soon as the exchange answers.
+        """
+        task_status.started()
+        while True:
+            await trio.sleep(interval_s)
+            try:
+                await self.resolve_unknown()
+            except (TransportError, ExchangeError) as exc:
+                log.warning("reconcile.intent_watch_failed error=%s", exc)
+
+    async def resolve_unknown(self, min_age_s: float = UNKNOWN_MIN_AGE_S) -> int:
+        """Resolve ``unknown`` intents older than ``min_age_s``; returns how many were asked about."""
+        async with self._lock:
+            now = self._clock_ms()
+            intents = [i for i in self._store.intents(states=(UNKNOWN,))
+                       if now - i.updated_at >= min_age_s * 1000]
+            if not intents:
+                return 0
+            resolved = await resolve_intents(self._rest, self._store, intents,
+                                             settle_s=self._settle_s, clock_ms=self._clock_ms)
+            self._publish(resolved.orders, resolved.fills)
+            log.info("reconcile.intents_watched asked=%d found=%d missing=%d", len(intents),
+                     len(resolved.orders), len(resolved.missing))
+            return len(intents)
 
     def _merge_orders(self, rest_orders) -> list[Any]:
         """Merge REST views of orders; returns the rows they moved."""

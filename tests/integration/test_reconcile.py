@@ -214,3 +214,44 @@ async def test_unknown_order_seen_on_the_stream_is_fetched_with_its_fills(tmp_pa
         assert stored.status == "FILLED" and stored.strategy is None
         assert sum(f.quantity for f in env.store.fills_of_order(SYMBOL, outside.order_id)) == \
             stored.executed_qty
+
+
+async def test_intents_left_unknown_are_resolved_without_a_reconnect(tmp_path):
+    async with reconcile_env(tmp_path) as env:
+        bid, _ = await env.best()
+        for cid in ("alpha-old-1", "alpha-young-1"):
+            _intent(env.store, cid)
+            env.store.record_send_error(cid, "OutcomeUnknown: [-1007] timeout", True)
+            await place(env.rest, side="BUY", price=bid - Decimal("100"), client_order_id=cid)
+        now = [env.store.intents()[0].updated_at]
+        reconciler = Reconciler(env.rest, env.store, env.gate, clock_ms=lambda: now[0])
+        assert await reconciler.resolve_unknown(min_age_s=30) == 0  # the gateway may still ask
+        now[0] += 31_000
+        assert await reconciler.resolve_unknown(min_age_s=30) == 2
+        assert {i.state for i in env.store.intents()} == {"acked"}
+        assert {c["order"].client_order_id for c in env.recorder.of("on_order_update")} == \
+            {"alpha-old-1", "alpha-young-1"}
+        assert await reconciler.resolve_unknown(min_age_s=30) == 0
+
+        async with trio.open_nursery() as nursery:  # the watcher task survives a failing REST
+            real = env.rest.get_order
+            calls = []
+
+            async def failing(*args, **kwargs):
+                calls.append(args)
+                raise TransportError("down")
+
+            _intent(env.store, "alpha-down-1")
+            env.store.record_send_error("alpha-down-1", "OutcomeUnknown: [-1000]", True)
+            now[0] = env.store.intents()[-1].updated_at + 60_000
+            env.rest.get_order = failing
+            await nursery.start(reconciler.watch_intents, 0.05)
+            with trio.fail_after(5):
+                while len(calls) < 2:
+                    await trio.sleep(0.02)
+            env.rest.get_order = real
+            with trio.fail_after(5):
+                while env.store.intents()[-1].state == "unknown":
+                    await trio.sleep(0.02)
+            nursery.cancel_scope.cancel()
+        assert env.store.intents()[-1].state == "error"  # never placed: the exchange has none
