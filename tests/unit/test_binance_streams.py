@@ -253,6 +253,47 @@ async def test_control_messages_are_paced_per_connection() -> None:
             nursery.cancel_scope.cancel()
 
 
+async def test_an_unanswered_subscribe_replaces_the_connection() -> None:
+    server = StreamServer()
+    send, recv = trio.open_memory_channel(100)
+    market = MarketStreams(server.url, send, settings=settings(control_timeout_s=0.3))
+    market.subscribe(["btcusdt@trade"])
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await server.start(nursery)
+            market.stream_url = server.url
+            await nursery.start(market.run)
+            server.connections[0].muted = True       # no reply to anything from now on
+            market.subscribe(["ethusdt@trade"])
+            await market.wait_settled()
+            assert market.counters.rotations == {"control": 1}
+            assert server.connections[1].path == "/stream?streams=btcusdt@trade/ethusdt@trade"
+            server.publish("ethusdt@trade", trade(7, "ETHUSDT"))
+            assert (await recv.receive()).trade_id == 7
+            nursery.cancel_scope.cancel()
+
+
+async def test_streams_beyond_the_url_budget_are_subscribed_after_connecting() -> None:
+    server = StreamServer()
+    send, _recv = trio.open_memory_channel(10)
+    names = [f"sym{n}usdt@bookTicker" for n in range(6)]
+    market = MarketStreams(server.url, send, settings=settings(url_max_chars=80, subscribe_batch=2))
+    market.subscribe(names)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await server.start(nursery)
+            market.stream_url = server.url
+            await nursery.start(market.run)
+            await market.wait_settled()
+            only = server.connections[0]
+            in_url = only.path.split("streams=", 1)[1].split("/")
+            assert 1 <= len(in_url) < len(names) and len(server.connections) == 1
+            assert [c["params"] for c in only.controls] == [
+                names[i:i + 2] for i in range(len(in_url), len(names), 2)]
+            assert sorted(only.streams) == sorted(names)
+            nursery.cancel_scope.cancel()
+
+
 async def test_a_refused_stream_is_dropped_and_logged() -> None:
     server = StreamServer()
     server.refuse = {"bad@trade"}
