@@ -294,6 +294,31 @@ async def test_streams_beyond_the_url_budget_are_subscribed_after_connecting() -
             nursery.cancel_scope.cancel()
 
 
+async def test_a_failing_tap_is_logged_and_the_feed_goes_on(caplog) -> None:
+    server = StreamServer()
+    send, recv = trio.open_memory_channel(10)
+    seen: list[int] = []
+
+    def tap(event: Trade) -> None:
+        seen.append(event.trade_id)
+        if event.trade_id == 1:
+            raise RuntimeError("bug in a tap")
+
+    market = MarketStreams(server.url, send, settings=settings(), on_event=tap)
+    market.subscribe(["btcusdt@trade"])
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await server.start(nursery)
+            market.stream_url = server.url
+            await nursery.start(market.run)
+            server.publish("btcusdt@trade", trade(1))
+            server.publish("btcusdt@trade", trade(2))
+            assert await receive_ids(recv, 2) == [1, 2] and seen == [1, 2]
+            assert market.counters.tap_errors == 1
+            assert any("stream.tap_error" in r.getMessage() and r.exc_info for r in caplog.records)
+            nursery.cancel_scope.cancel()
+
+
 async def test_a_refused_stream_is_dropped_and_logged() -> None:
     server = StreamServer()
     server.refuse = {"bad@trade"}

@@ -144,6 +144,7 @@ class MarketStreamCounters(StreamCounters):
     unwanted: int = 0  # events of streams no longer subscribed
     overflows: int = 0  # frames dropped because the consumer was far behind
     unknown_frames: int = 0
+    tap_errors: int = 0  # exceptions raised by ``on_event`` (logged with their traceback)
     control_sent: int = 0
     refused: int = 0  # stream names the server refused
     stalls: int = 0

@@ -224,7 +224,13 @@ class MarketStreams:
             return False
         self.counters.events += 1
         if self._on_event is not None:
-            self._on_event(event)
+            try:
+                self._on_event(event)
+            except Exception:  # a bug in a tap (the books) must not cut every strategy's feed
+                self.counters.tap_errors += 1
+                if self.counters.tap_errors == 1 or self.counters.tap_errors % 1000 == 0:
+                    log.exception("stream.tap_error count=%d stream=%s",
+                                  self.counters.tap_errors, stream)
         outbox = self._outbox
         if not outbox:
             try:
