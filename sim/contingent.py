@@ -221,7 +221,7 @@ class ContingentOrders(_Base):
             check_order_values(spec, shape_of(leg), avg)
         icebergs = sum(1 for leg in (stop_req, limit_req) if leg.is_iceberg)
         adds = NewOrders(orders=2, algo=1, iceberg=icebergs, lists=1,
-                         buy_qty=request.quantity if request.side == "BUY" else ZERO)
+                         buy_qty=request.quantity if request.side == "BUY" else None)
         check_account_limits(spec, account_state(account, spec), adds,
                              exchange_filters=self.rules.exchange_filters)
         for leg in (stop_req, limit_req):

@@ -17,7 +17,10 @@ Readings of the text that matter:
 * PRICE_FILTER applies to ``price`` and ``stopPrice``; a zero bound or tick
   disables that part; the tick rule is the seed's ``(price - minPrice) % tickSize``.
 * LOT_SIZE applies to ``quantity`` and ``icebergQty``; MARKET_LOT_SIZE to MARKET
-  quantities only.  A zero ``maxQty`` or ``stepSize`` disables that part.
+  quantities only.  A zero ``stepSize`` disables the grid (``x % 0`` means
+  nothing); unlike PRICE_FILTER's, the text gives its bounds no "0 disables"
+  rule, so a ``maxQty`` of 0 admits no quantity (nor NOTIONAL's ``maxNotional``
+  of 0 any notional it applies to).
 * MIN_NOTIONAL / NOTIONAL: ``price * quantity``; an algo order also
   ``stopPrice * quantity``, an iceberg also ``price * icebergQty``; MARKET orders
   (and STOP_LOSS / TAKE_PROFIT, which have no price) use the average price
@@ -95,7 +98,7 @@ class NewOrders:
     algo: int = 0
     iceberg: int = 0
     lists: int = 0
-    buy_qty: Decimal = ZERO  # base quantity a BUY adds to the position
+    buy_qty: Decimal | None = None  # base quantity a BUY adds to the position (None: a SELL)
 
 
 def check_new_order(spec: SymbolSpec, order: OrderShape, avg_price: Decimal,
@@ -106,7 +109,7 @@ def check_new_order(spec: SymbolSpec, order: OrderShape, avg_price: Decimal,
     check_order_values(spec, order, avg_price)
     adds = NewOrders(
         algo=1 if order.is_algo else 0, iceberg=1 if order.is_iceberg else 0,
-        buy_qty=_position_qty(order, avg_price) if order.side == "BUY" else ZERO)
+        buy_qty=_position_qty(order, avg_price) if order.side == "BUY" else None)
     check_account_limits(spec, state or AccountState(), adds,
                          exchange_filters=exchange_filters or ExchangeFilters())
     check_asset_limits(spec, order, avg_price, asset_limits or {})
@@ -147,8 +150,7 @@ def check_order_values(spec: SymbolSpec, order: OrderShape, avg_price: Decimal) 
             for notional, at_market in _notionals(order, avg_price):
                 if (nf.apply_min_to_market or not at_market) and notional < nf.min_notional:
                     raise errors.filter_failure("NOTIONAL")
-                if (nf.apply_max_to_market or not at_market) and nf.max_notional \
-                        and notional > nf.max_notional:
+                if (nf.apply_max_to_market or not at_market) and notional > nf.max_notional:
                     raise errors.filter_failure("NOTIONAL")
         elif kind == "ICEBERG_PARTS" and order.is_iceberg and order.quantity is not None:
             assert order.iceberg_qty is not None
@@ -184,7 +186,7 @@ def _within(price: Decimal, low: Decimal, high: Decimal, name: str) -> None:
 
 def _lot(lot: LotSize, quantity: Decimal, name: str) -> None:
     """minQty <= quantity <= maxQty and (quantity - minQty) % stepSize == 0."""
-    if quantity < lot.min_qty or (lot.max_qty and quantity > lot.max_qty):
+    if quantity < lot.min_qty or quantity > lot.max_qty:
         raise errors.filter_failure(name)
     if not is_multiple(quantity, lot.min_qty, lot.step_size):
         raise errors.filter_failure(name)
@@ -239,7 +241,8 @@ def check_account_limits(spec: SymbolSpec, state: AccountState, adds: NewOrders,
             current, added = symbol_counts[kind]
             if added and current + added > f.counts[kind]:
                 raise errors.filter_failure(kind)
-        elif kind == "MAX_POSITION" and f.max_position and adds.buy_qty > 0:
+        elif kind == "MAX_POSITION" and f.max_position and adds.buy_qty is not None:
+            # Every BUY: one whose quantity rounds to nothing still fails over the limit.
             position = state.base_held + state.open_buy_qty + adds.buy_qty
             if position > f.max_position.max_position:
                 raise errors.filter_failure("MAX_POSITION")

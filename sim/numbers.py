@@ -9,12 +9,15 @@ place keeps those three rules consistent.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_UP, Context, Decimal, InvalidOperation
 
 from sim import errors
 
 ATOM = Decimal("0.00000001")
 ZERO = Decimal(0)
+# Wide enough for any request amount (20 + 20 digits) and their products: the default
+# 28 digits make quantize and % raise InvalidOperation on large legal values.
+WIDE = Context(prec=60)
 
 # Plain decimal notation only: Binance refuses exponents, signs and blanks.
 _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$|^\.\d+$")
@@ -28,12 +31,12 @@ def fmt8(value: Decimal) -> str:
 
 def down8(value: Decimal) -> Decimal:
     """Truncate to 1e-8, the smallest unit a balance can hold."""
-    return value.quantize(ATOM, rounding=ROUND_DOWN)
+    return value.quantize(ATOM, rounding=ROUND_DOWN, context=WIDE)
 
 
 def up8(value: Decimal) -> Decimal:
     """Round up to 1e-8: used where the exchange must reserve enough, never too little."""
-    return value.quantize(ATOM, rounding=ROUND_UP)
+    return value.quantize(ATOM, rounding=ROUND_UP, context=WIDE)
 
 
 def parse_decimal(name: str, raw: str) -> Decimal:
@@ -60,7 +63,7 @@ def is_multiple(value: Decimal, base: Decimal, step: Decimal) -> bool:
     """``(value - base) % step == 0``, the seed's tick/step rule; a zero step disables it."""
     if step == 0:
         return True
-    return (value - base) % step == 0
+    return WIDE.remainder(WIDE.subtract(value, base), step) == 0
 
 
 def floor_to_step(value: Decimal, step: Decimal) -> Decimal:

@@ -74,7 +74,9 @@ _ALGO = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_L
 def check_permissions(owner: Account, spec: SymbolSpec) -> None:
     if not owner.can_trade:
         raise errors.order_rejected(errors.ACTION_DISABLED)
-    if not spec.is_spot_trading_allowed or "SPOT" not in spec.permissions:
+    # Today's exchangeInfo sends "permissions": [] and lists them in permissionSets
+    # instead (CHANGELOG, 2024-04): an empty list restricts nothing.
+    if not spec.is_spot_trading_allowed or (spec.permissions and "SPOT" not in spec.permissions):
         raise errors.order_rejected(errors.SYMBOL_NOT_PERMITTED)
 
 
@@ -133,7 +135,7 @@ def check_user_order(owner: Account, spec: SymbolSpec, req: NewOrder, *, avg_pri
     check_duplicate(owner, spec.symbol, req.client_order_id)
     shape = shape_of(req)
     check_order_values(spec, shape, avg_price)
-    buy_qty = ZERO
+    buy_qty = None
     if req.side == "BUY":
         buy_qty = req.quantity if req.quantity is not None else (
             down8(req.quote_order_qty / avg_price) if req.quote_order_qty and avg_price else ZERO)
