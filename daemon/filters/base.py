@@ -93,9 +93,13 @@ def normalized(request: OrderRequest) -> OrderRequest:
 
     Strategies may write ``side="BUY"``; every rule compares enum members by
     identity, so the spelling is settled once here.  A value that names no
-    member is left alone for ``check_parameters`` to refuse.
+    member is left alone for ``check_parameters`` to refuse.  An ``iceberg_qty``
+    of 0 becomes None: "an ICEBERG order is any order where the icebergQty is > 0"
+    (filters.md, MAX_NUM_ICEBERG_ORDERS), so the exchange reads 0 as a plain order.
     """
-    side, kind, tif = request.side, request.type, request.time_in_force
+    side, kind, tif, iceberg = request.side, request.type, request.time_in_force, request.iceberg_qty
+    if iceberg is not None and type(iceberg) is Decimal and iceberg.is_zero():
+        request = msgspec.structs.replace(request, iceberg_qty=None)
     if type(side) is Side and type(kind) is OrderType and (tif is None or type(tif) is TimeInForce):
         return request
     changes = {}

@@ -7,7 +7,9 @@ The formulas are the spec's (seed "Filters"; ``filters.md`` today):
   orders use the average price over ``avgPriceMins`` (0: the last price), and
   only when ``applyToMarket``.  With no average price at all a MARKET order
   cannot be placed (the seed: "market orders cannot be placed until there is
-  at least 1 trade"), so it is refused here too.
+  at least 1 trade"), so it is refused here too.  A STOP_LOSS or TAKE_PROFIT
+  with neither price nor stopPrice (a trailing stop from the current price)
+  is a MARKET order once triggered and is judged as one.
 * NOTIONAL: ``minNotional <= notional <= maxNotional``; ``applyMinToMarket`` and
   ``applyMaxToMarket`` say which bound holds MARKET orders.
 """
@@ -23,7 +25,7 @@ from daemon.filters.base import ALGO_TYPES, Filter, flag, integer, number, rejec
 from daemon.filters.inputs import AVERAGE_PRICE, LAST_PRICE, MarketInputs
 from daemon.orders import OrderRequest, OrderType, RejectCode, Rejection
 
-__all__ = ["MinNotional", "Notional", "Term", "basis", "notionals"]
+__all__ = ["MinNotional", "Notional", "Term", "basis", "notionals", "trades_at_market"]
 
 
 # One evaluated notional: (what, value, times what, times value, product).  The text
@@ -39,13 +41,21 @@ def basis(term: Term) -> str:
     return f"{what} {show(value)} * {times} {show(factor)}"
 
 
+def trades_at_market(request: OrderRequest) -> bool:
+    """MARKET, or a stop-market order with no stopPrice to price it (a trailing stop)."""
+    kind = request.type
+    return kind is OrderType.MARKET or (request.stop_price is None and request.price is None
+                                        and kind in ALGO_TYPES)
+
+
 def notionals(request: OrderRequest, reference_price: Decimal | None) -> list[Term] | None:
     """Every notional the exchange evaluates for this order (see the module docstring).
 
-    ``None`` means a MARKET order sized in base quantity with no average price.
+    ``None`` means an order priced at the market (``trades_at_market``) sized in
+    base quantity with no average price.
     """
     qty = request.quantity
-    if request.type is OrderType.MARKET:
+    if trades_at_market(request):
         quote = request.quote_order_qty
         if quote is not None:
             return [("quoteOrderQty", quote, "", None, quote)]
@@ -79,7 +89,7 @@ def _minutes(spec: Mapping) -> int:
 
 def _no_average_price(name: str, minutes: int, request: OrderRequest) -> Rejection:
     return reject(RejectCode(name), request,
-                  f"{name}: MARKET order needs an average price (avgPriceMins {minutes}) "
+                  f"{name}: {request.type.value} order needs an average price (avgPriceMins {minutes}) "
                   f"and none is available",
                   {"filter": name, "avgPriceMins": minutes})
 
@@ -105,7 +115,7 @@ class MinNotional(Filter):
                    frozenset({LAST_PRICE if minutes == 0 else AVERAGE_PRICE}))
 
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
-        if request.type is OrderType.MARKET and not self.apply_to_market:
+        if not self.apply_to_market and trades_at_market(request):
             return None
         if _plain(request) and request.price * request.quantity >= self.min_notional:
             return None  # the common case: one term, computed without building the list
@@ -143,7 +153,7 @@ class Notional(Filter):
                    frozenset({LAST_PRICE if minutes == 0 else AVERAGE_PRICE}))
 
     def check(self, request: OrderRequest, market: MarketInputs, adding) -> Rejection | None:
-        is_market = request.type is OrderType.MARKET
+        is_market = trades_at_market(request)
         apply_min = not is_market or self.apply_min_to_market
         apply_max = not is_market or self.apply_max_to_market
         if not (apply_min or apply_max):

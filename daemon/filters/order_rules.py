@@ -14,7 +14,9 @@ request and no rate-limit unit.
   ``icebergAllowed`` for icebergs, trailing stops and quoteOrderQty MARKET
   orders only where the symbol allows them.
 * Parameters: each type's mandatory ones, nothing the type does not take,
-  positive Decimals, timeInForce only where the type takes it, icebergs GTC.
+  positive Decimals, timeInForce only where the type takes it, icebergs GTC;
+  no more decimals than the asset's precision (-1111); a ``price * quantity``
+  that is not at least 1e-8 ("Price * QTY is zero or less.").
 * Stop direction (against the last price): STOP_LOSS BUY and TAKE_PROFIT SELL
   trigger above the market, STOP_LOSS SELL and TAKE_PROFIT BUY below; a stop
   on the wrong side (or at the last price) would trigger immediately.
@@ -27,10 +29,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from daemon.filters.base import ABOVE_MARKET, ALGO_TYPES, normalized, reject, show
+from daemon.filters.base import ABOVE_MARKET, ALGO_TYPES, CTX, normalized, reject, show
 from daemon.orders import OrderRequest, OrderType, RejectCode, Rejection, Side, TimeInForce
 
-__all__ = ["check_limit_maker", "check_parameters", "check_stop_direction", "check_symbol"]
+__all__ = ["check_limit_maker", "check_parameters", "check_precision", "check_price_quantity",
+           "check_stop_direction", "check_symbol"]
 
 # Wire name -> OrderRequest attribute, in the order the spec lists them.
 PARAMETERS = (
@@ -196,6 +199,63 @@ def check_parameters(request: OrderRequest) -> Rejection | None:
 
 
 _ATTR = dict(PARAMETERS)
+
+# Amounts and the exchangeInfo field bounding their decimals (quotePrecision's duplicate,
+# quoteAssetPrecision, for prices: the seed's changelog).
+_PRECISIONS = (("quantity", "quantity", "baseAssetPrecision"),
+               ("icebergQty", "iceberg_qty", "baseAssetPrecision"),
+               ("price", "price", "quoteAssetPrecision"),
+               ("stopPrice", "stop_price", "quoteAssetPrecision"),
+               ("quoteOrderQty", "quote_order_qty", "quoteAssetPrecision"))
+
+
+def _decimals(value: Decimal) -> int:
+    """Decimals of ``value`` as the wire writes it (``show``: no trailing zeros); exact."""
+    _, digits, exponent = value.as_tuple()
+    if not any(digits):
+        return 0
+    zeros = 0
+    for digit in reversed(digits):
+        if digit or exponent + zeros >= 0:
+            break
+        zeros += 1
+    return max(0, -(exponent + zeros))
+
+
+def check_precision(rules, request: OrderRequest) -> Rejection | None:
+    """No amount more precise than its asset (-1111 "Precision is over the maximum defined
+    for this asset."): baseAssetPrecision for quantities, quoteAssetPrecision for the rest.
+
+    Call after ``check_parameters`` (the amounts are then positive finite Decimals).
+    """
+    info = rules.info
+    for wire, attr, field in _PRECISIONS:
+        value = getattr(request, attr)
+        if value is None:
+            continue
+        places = info.base_asset_precision if field == "baseAssetPrecision" else info.quote_asset_precision
+        if _decimals(value) > places:
+            return _invalid(request, request.type.value,
+                            f"{wire} {show(value)} has more than {places} decimals ({field} of "
+                            f"{rules.symbol})", {"parameter": wire, wire: value, field: places})
+    return None
+
+
+_ATOM = Decimal("0.00000001")
+
+
+def check_price_quantity(request: OrderRequest) -> Rejection | None:
+    """``price * quantity`` of at least 1e-8, the smallest amount of the quote asset
+    (the seed's -2010 "Price * QTY is zero or less.": the product truncates to nothing).
+
+    Call after ``check_parameters`` (the amounts are then positive finite Decimals).
+    """
+    price, qty = request.price, request.quantity
+    if price is None or qty is None or CTX.multiply(price, qty) >= _ATOM:
+        return None
+    return _invalid(request, request.type.value,
+                    f"price {show(price)} * quantity {show(qty)} is below 0.00000001, the smallest "
+                    f"amount the exchange settles", {"parameter": "price", "price": price, "quantity": qty})
 
 
 # ------------------------------------------------------------------ against the market

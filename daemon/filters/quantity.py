@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import ClassVar
 
 from daemon.filters.base import ALGO_TYPES, Filter, integer, number, reject, show
@@ -30,6 +30,8 @@ from daemon.orders import OrderRequest, OrderType, RejectCode, Rejection, Side
 
 __all__ = ["IcebergParts", "LotSize", "MarketLotSize", "MaxAsset", "MaxPosition", "base_quantity",
            "quote_notional"]
+
+_ATOM = Decimal("0.00000001")
 
 
 def _lot(name: str, request: OrderRequest, field: str, value: Decimal, low: Decimal,
@@ -132,14 +134,15 @@ def base_quantity(request: OrderRequest, market: MarketInputs) -> Decimal | None
 
     Only a MARKET order sized in quote asset needs an estimate: quoteOrderQty
     divided by the average price, which is how the exchange prices MARKET orders
-    in its own filters.
+    in its own filters, truncated to 1e-8 (no order can fill a fraction of the
+    smallest unit an amount has).
     """
     if request.quantity is not None:
         return request.quantity
     quote, average = request.quote_order_qty, market.average_price
     if quote is None or average is None or average <= 0:
         return None
-    return quote / average
+    return (quote / average).quantize(_ATOM, rounding=ROUND_DOWN)
 
 
 def _quantity_basis(request: OrderRequest, market: MarketInputs) -> str:
@@ -156,7 +159,9 @@ def _trade_price(request: OrderRequest, market: MarketInputs) -> Decimal | None:
     if request.type is OrderType.MARKET:
         return market.average_price
     if request.price is None and request.type in ALGO_TYPES:
-        return request.stop_price  # a stop-market order trades near its trigger
+        # A stop-market order trades near its trigger; a trailing one with no stopPrice
+        # triggers off the current price.
+        return request.stop_price if request.stop_price is not None else market.average_price
     return request.price
 
 

@@ -19,7 +19,7 @@ amends), so they are known without pretending to be evaluated.
 
 The order of evaluation is fixed (``EVALUATION_ORDER``) whatever the order in
 exchangeInfo, so ``validate`` (first failure) and ``validate_all`` (every
-failure) are stable: symbol, parameters, unknown filters, the filters, then
+failure) are stable: symbol, parameters, precision, unknown filters, the filters, then
 the market rules (stop direction, LIMIT_MAKER against the book).
 """
 
@@ -44,6 +44,8 @@ from daemon.filters.notional import MinNotional, Notional
 from daemon.filters.order_rules import (
     check_limit_maker,
     check_parameters,
+    check_precision,
+    check_price_quantity,
     check_stop_direction,
     check_symbol,
 )
@@ -223,12 +225,14 @@ def compile_rules(info: SymbolInfo, *, exchange_filters: Iterable[Mapping] = (),
     if OrderType.LIMIT_MAKER.value in types:
         needs.add(BOOK)
     has_trailing_filter = any(isinstance(item, TrailingDelta) for item in known)
+    trailing_flag = getattr(info, "allow_trailing_stop", None)
     return SymbolRules(
         info=info, symbol=info.symbol, base_asset=info.base_asset, quote_asset=info.quote_asset,
         not_trading=_not_trading(info), order_types=types, iceberg_allowed=info.iceberg_allowed,
         oco_allowed=info.oco_allowed,
-        # SymbolInfo may not carry these newer flags; a TRAILING_DELTA filter implies trailing stops.
-        trailing_allowed=bool(getattr(info, "allow_trailing_stop", has_trailing_filter)),
+        # exchangeInfo may not carry allowTrailingStop (the seed's does not): then a
+        # TRAILING_DELTA filter implies trailing stops.
+        trailing_allowed=bool(has_trailing_filter if trailing_flag is None else trailing_flag),
         quote_order_qty_allowed=bool(getattr(info, "quote_order_qty_market_allowed", True)),
         filters=tuple(unknown + known), needs=frozenset(needs),
         unknown_filters=tuple(item.name for item in unknown), allowed_unknown=tuple(allowed),
@@ -263,6 +267,11 @@ def run_rules(rules: SymbolRules, request: OrderRequest, market: MarketInputs,
     if refused is not None:
         found.append(refused)
         return found  # the rules below compare numbers; on malformed parameters they add noise
+    for refused in (check_precision(rules, request), check_price_quantity(request)):
+        if refused is not None:
+            found.append(refused)
+            if first_only:
+                return found
     if adding is None:
         adding = additions(request)
     saved = enter_exact()

@@ -268,6 +268,11 @@ class SymbolInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     order_types: tuple[str, ...] = ()
     iceberg_allowed: bool = False
     oco_allowed: bool = False
+    # MARKET orders by quoteOrderQty and trailing stops may be disabled per symbol; an
+    # answer without allowTrailingStop (the seed's) leaves it None: the gateway then
+    # allows trailing stops where a TRAILING_DELTA filter bounds them.
+    quote_order_qty_market_allowed: bool = True
+    allow_trailing_stop: bool | None = None
     is_spot_trading_allowed: bool = True
     permissions: tuple[str, ...] = ()
     filters: tuple[dict, ...] = ()
