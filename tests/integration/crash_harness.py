@@ -65,8 +65,14 @@ class Sim:
         self.rest_url = rest_url
         key, secret = credentials_from_seed(seed)
         self.credentials = Credentials(key, secret)
-        self.admin = httpx.AsyncClient(base_url=rest_url, timeout=10)
-        self.rest = BinanceRest(rest_url, self.credentials)
+        # The simulator's server closes idle keep-alive connections after 5 s; a request
+        # sent on one at that instant is lost ("Server disconnected without sending a
+        # response").  The test idles for seconds between calls, so it never reuses a
+        # connection older than 1 s.
+        self.admin = httpx.AsyncClient(base_url=rest_url, timeout=10,
+                                       limits=httpx.Limits(keepalive_expiry=1.0))
+        self.rest = BinanceRest(rest_url, self.credentials, transport=httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(keepalive_expiry=1.0)))
 
     async def post(self, path: str, **params) -> dict:
         answer = await self.admin.post(path, json=params)

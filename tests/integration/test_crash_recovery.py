@@ -35,8 +35,8 @@ VERIFY_TIMEOUT_S = 10.0
 #: (crash point, fault armed when the market resumes: (name, params, delay_s) or None)
 CYCLES = [
     ("order.before_send:2", None),
+    ("reconcile.after_intent:1", None),            # start-up resolving the intent just left pending
     ("order.after_send:1", None),
-    ("reconcile.after_intent:1", None),            # start-up with the previous cycle's intent
     ("order.after_send:4", None),
     ("order.after_ack:3", None),
     ("event.before_apply:9", None),
