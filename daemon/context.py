@@ -47,7 +47,7 @@ class StrategyContext:
 
     def __init__(self, name: str, *, gateway: OrderGateway, store: Any, market: MarketCache,
                  params: Any, dispatcher: Any = None, logger: logging.Logger | None = None,
-                 tracker: Any = None) -> None:
+                 tracker: Any = None, books: Any = None, streams: Any = None) -> None:
         self.name = name
         self.params = params
         self.log = logger if logger is not None else logging.getLogger(f"tradingd.strategy.{name}")
@@ -57,6 +57,8 @@ class StrategyContext:
         self._dispatcher = dispatcher
         self._plugin_name = f"strategy:{name}"
         self._tracker = tracker  # daemon.tracking.EventTracker, or None
+        self._books = books  # venues.binance.book.OrderBooks, or None when no book is kept
+        self._streams = streams  # venues.binance.streams.MarketStreams, or None
 
     def __repr__(self) -> str:
         return f"StrategyContext({self.name!r})"
@@ -143,6 +145,25 @@ class StrategyContext:
     def market_age(self, symbol: str) -> float | None:
         """Seconds since any market data for ``symbol`` arrived; None if never (risk: stale data)."""
         return self._market.age(symbol)
+
+    def book(self, symbol: str):
+        """The local order book of ``symbol`` (``None`` if the daemon keeps none for it).
+
+        Check ``book.synced`` before trusting it: after a gap it is resyncing.
+        """
+        return self._books.book(symbol.upper()) if self._books is not None else None
+
+    def subscribe(self, *streams: str) -> None:
+        """Start receiving more market streams (``"ethusdt@trade"``) while running."""
+        if self._streams is None:
+            raise RuntimeError("this context has no live market streams")
+        self._streams.subscribe(list(streams))
+
+    def unsubscribe(self, *streams: str) -> None:
+        """Stop receiving market streams this strategy no longer needs."""
+        if self._streams is None:
+            raise RuntimeError("this context has no live market streams")
+        self._streams.unsubscribe(list(streams))
 
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
         """The exchange's trading rules for ``symbol`` (filters, precisions, order types)."""

@@ -76,3 +76,37 @@ def test_an_async_observer_is_reported_not_awaited():
 @pytest.mark.parametrize("kind", ["order.accepted", "fill.recorded"])
 def test_no_observers_is_fine(kind):
     EventTracker(make_plugin_manager())(kind, {})
+
+
+class FakeStreams:
+    def __init__(self):
+        self.calls = []
+
+    def subscribe(self, streams):
+        self.calls.append(("subscribe", streams))
+
+    def unsubscribe(self, streams):
+        self.calls.append(("unsubscribe", streams))
+
+
+class FakeBooks:
+    def book(self, symbol):
+        return f"book:{symbol}"
+
+
+def test_context_exposes_books_and_live_subscriptions():
+    streams = FakeStreams()
+    ctx = StrategyContext("grid", gateway=FakeGateway([]), store=None, market=MarketCache(),
+                          params=None, books=FakeBooks(), streams=streams)
+    assert ctx.book("btcusdt") == "book:BTCUSDT"
+    ctx.subscribe("ethusdt@trade", "ethusdt@bookTicker")
+    ctx.unsubscribe("ethusdt@trade")
+    assert streams.calls == [("subscribe", ["ethusdt@trade", "ethusdt@bookTicker"]),
+                             ("unsubscribe", ["ethusdt@trade"])]
+
+
+def test_context_without_streams_says_so():
+    ctx = StrategyContext("grid", gateway=FakeGateway([]), store=None, market=MarketCache(), params=None)
+    assert ctx.book("BTCUSDT") is None
+    with pytest.raises(RuntimeError, match="no live market streams"):
+        ctx.subscribe("btcusdt@trade")
