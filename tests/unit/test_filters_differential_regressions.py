@@ -45,7 +45,8 @@ def order(kind: OrderType = OrderType.LIMIT, side: Side = Side.BUY, **values) ->
     if kind in (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
         values.setdefault("time_in_force", TimeInForce.GTC)
     return OrderRequest(symbol="BTCUSDT", side=side, type=kind,
-                        **{k: v if k in ("time_in_force", "trailing_delta") else D(v) for k, v in values.items()})
+                        **{k: v if k in ("time_in_force", "trailing_delta") else D(v)
+                           for k, v in values.items()})
 
 
 def codes(symbol: SymbolInfo, request: OrderRequest, market: MarketInputs = MARKET) -> list[RejectCode]:
@@ -56,7 +57,8 @@ TRAILING_STOP = order(OrderType.STOP_LOSS, Side.SELL, quantity="0.01", trailing_
 
 
 def test_allow_trailing_stop_is_read_from_exchange_info():
-    assert codes(info(TRAILING, allowTrailingStop=False), TRAILING_STOP) == [RejectCode.ORDER_TYPE_NOT_ALLOWED]
+    refused = codes(info(TRAILING, allowTrailingStop=False), TRAILING_STOP)
+    assert refused == [RejectCode.ORDER_TYPE_NOT_ALLOWED]
     assert codes(info(allowTrailingStop=True), TRAILING_STOP) == []
     # The seed's exchangeInfo has no such field: a TRAILING_DELTA filter implies trailing stops.
     assert info().allow_trailing_stop is None
