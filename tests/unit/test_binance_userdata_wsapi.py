@@ -294,3 +294,18 @@ async def test_a_dropped_connection_reconnects_and_reconciles_again() -> None:
     assert [e.order_id for e, _ in received] == [1, 2]
     assert server.connections == 2 and counters.reconnects == 1 and reconciles == 2
     assert "closed by the server" in (counters.last_error or "")
+
+
+async def test_a_refused_connection_is_retried_not_fatal() -> None:
+    attempts: list[str] = []
+
+    async def on_connected() -> None:
+        pytest.fail("nothing listens there")
+
+    send, _recv = trio.open_memory_channel(1)
+    counters = WsApiStreamCounters()
+    with trio.move_on_after(0.5):
+        await run_ws_api_user_stream(rest_client(), "ws://127.0.0.1:9/ws-api/v3", send,
+                                     on_connected, counters=counters, backoff=Backoff(0.02, 0.05))
+    attempts.append(counters.last_error or "")
+    assert "connect" in attempts[0] and not counters.connected and counters.subscriptions == 0

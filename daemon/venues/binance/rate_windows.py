@@ -87,13 +87,19 @@ class WindowUsage:
         self._buckets: deque[list[float]] = deque()  # [start, amount]
         self._sliding = 0
         self._header: tuple[int, int, float, int] | None = None  # count, base, until, seq
+        #: the response header that reports this limit (lower case), or None (RAW_REQUESTS)
+        self.header_name = {"REQUEST_WEIGHT": "x-mbx-used-weight-",
+                            "ORDERS": "x-mbx-order-count-"}.get(rule.kind)
+        if self.header_name is not None:
+            self.header_name += rule.suffix.lower()
 
     def _expiry(self, start: float) -> float:
         return start + self.window_s + self.width
 
     def _expire(self, now: float) -> None:
-        while self._buckets and self._expiry(self._buckets[0][0]) <= now:
-            self._sliding -= int(self._buckets.popleft()[1])
+        buckets, lifetime = self._buckets, self.window_s + self.width
+        while buckets and buckets[0][0] + lifetime <= now:
+            self._sliding -= int(buckets.popleft()[1])
 
     def used(self, now: float) -> int:
         self._expire(now)

@@ -57,8 +57,6 @@ log = logging.getLogger(__name__)
 
 #: ``code`` of a refusal made here, before anything was sent (no exchange code exists).
 LOCAL_REFUSAL_CODE = 0
-_WEIGHT_HEADER = "x-mbx-used-weight-"
-_ORDER_HEADER = "x-mbx-order-count-"
 _USE_DEFAULT = object()
 URGENT, NORMAL = 0, 1  # Turnstile priorities: order placements and cancels go first
 
@@ -276,39 +274,45 @@ class RateGovernor:
 
     def _grant(self, now: float, cost: RequestCost) -> Ticket:
         totals = {}
+        peaks = self.stats.peak_fraction
         for name, usage in self._usages.items():
-            usage.add(now, self._amount(usage.rule, cost))
+            amount = self._amount(usage.rule, cost)
+            if amount:
+                usage.add(now, amount)
+                fraction = usage.used(now) / usage.rule.limit
+                if fraction > peaks.get(name, 0.0):
+                    peaks[name] = fraction
             totals[name] = usage.granted_total
-            fraction = usage.used(now) / usage.rule.limit
-            if fraction > self.stats.peak_fraction.get(name, 0.0):
-                self.stats.peak_fraction[name] = fraction
         self.stats.granted += 1
         return Ticket(now, self.stats.granted, cost, totals)
 
     # --------------------------------------------------------------- feedback
 
     def observe(self, ticket: Ticket | None, headers: Mapping[str, str]) -> None:
-        """Feed a response's ``X-MBX-USED-WEIGHT-*`` and ``X-MBX-ORDER-COUNT-*`` headers."""
+        """Feed a response's ``X-MBX-USED-WEIGHT-*`` and ``X-MBX-ORDER-COUNT-*`` headers.
+
+        ``headers`` is ``httpx.Headers`` (case-insensitive) or a plain mapping.
+        """
         now = self._clock()
-        for raw_name, value in headers.items():
-            name = raw_name.lower()
-            if name.startswith(_WEIGHT_HEADER):
-                kind, suffix = "REQUEST_WEIGHT", name[len(_WEIGHT_HEADER):].upper()
-            elif name.startswith(_ORDER_HEADER):
-                kind, suffix = "ORDERS", name[len(_ORDER_HEADER):].upper()
-            else:
+        get = headers.get if hasattr(headers, "get_list") else \
+            {name.lower(): value for name, value in headers.items()}.get
+        seen = False
+        for usage in self._usages.values():
+            if usage.header_name is None:
                 continue
-            usage = self._usages.get(f"{kind}/{suffix}")
+            value = get(usage.header_name)
+            if value is None:
+                continue
             try:
                 count = int(value)
             except ValueError:
                 continue
-            if usage is None:
-                continue
             base = ticket.totals.get(usage.rule.name, 0) if ticket else usage.granted_total
             seq = ticket.seq if ticket else self.stats.granted
             usage.observe(count, base, self._window_end(usage, now), seq, now)
-        self._wake()
+            seen = True
+        if seen:
+            self._wake()
 
     def _window_end(self, usage: WindowUsage, now: float) -> float:
         if self._window_clock is None:
