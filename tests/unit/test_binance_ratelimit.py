@@ -30,6 +30,7 @@ WEIGHT_ONLY = (LimitRule("REQUEST_WEIGHT", "MINUTE", 1, 100),)
 def governor(rules=WEIGHT_ONLY, **kw) -> RateGovernor:
     kw.setdefault("safety_margin", 0.10)
     kw.setdefault("max_wait_s", None)
+    kw.setdefault("urgent_reserve", 0.0)
     return RateGovernor(rules, **kw)
 
 
@@ -350,3 +351,18 @@ async def test_turnstile_gives_up_cleanly_on_deadline_and_cancel(autojump_clock)
     turnstile.leave()
     assert await turnstile.enter(1, trio.current_time()) is not None
     turnstile.leave()
+
+
+async def test_reads_leave_an_urgent_reserve_that_order_calls_may_use(autojump_clock) -> None:
+    gov = governor(urgent_reserve=0.2)                    # reads: 70 of 100, orders: 90
+    for _ in range(7):
+        await gov.acquire(W)
+    with pytest.raises(RateLimited, match="budget=70"):
+        await gov.acquire(RequestCost(weight=1), max_wait_s=1)
+    start = trio.current_time()
+    await gov.acquire(RequestCost(weight=15), urgent=True)    # a cancel still goes at once
+    await gov.acquire(RequestCost(weight=5, orders=1))        # and an order
+    assert trio.current_time() == start
+    assert gov.snapshot()["limits"]["REQUEST_WEIGHT/1M"]["used"] == 90
+    with pytest.raises(ConfigError):
+        RateGovernor(safety_margin=0.5, urgent_reserve=0.5)

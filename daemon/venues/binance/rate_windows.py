@@ -119,9 +119,10 @@ class WindowUsage:
             return max(sliding, count + self.granted_total - base)
         return sliding
 
-    def ready_at(self, now: float, amount: int) -> float:
-        """The earliest time at which ``amount`` more fits the budget."""
-        budget = max(self.budget, amount)  # a lone request above the margin fits an empty window
+    def ready_at(self, now: float, amount: int, reserve: int = 0) -> float:
+        """The earliest time at which ``amount`` more fits the budget minus ``reserve``."""
+        # a lone request above the margin fits an empty window
+        budget = max(self.budget - reserve, amount)
         if amount == 0 or self.used(now) + amount <= budget:
             return now
         candidates = {self._expiry(start) for start, _ in self._buckets}

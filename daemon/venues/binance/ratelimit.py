@@ -96,16 +96,23 @@ class RateGovernor:
     """
 
     def __init__(self, rules: Iterable[LimitRule] = DEFAULT_RULES, *,
-                 safety_margin: float = 0.10, time_factor: float = 1.0,
+                 safety_margin: float = 0.10, urgent_reserve: float = 0.05,
+                 time_factor: float = 1.0,
                  ban_store: BanStore | None = None, max_wait_s: float | None = 30.0,
                  window_clock: Callable[[], float] | None = None,
                  clock: Callable[[], float] = trio.current_time,
                  wall: Callable[[], float] = time.time) -> None:
         if not 0 <= safety_margin < 1:
             raise ConfigError(f"safety margin must be within [0, 1), got {safety_margin}")
+        if not 0 <= urgent_reserve < 1 - safety_margin:
+            raise ConfigError(f"urgent reserve must be within [0, {1 - safety_margin:g}), "
+                              f"got {urgent_reserve}")
         if time_factor <= 0:
             raise ConfigError(f"time factor must be > 0, got {time_factor}")
         self.safety_margin = safety_margin
+        #: share of the IP limits (weight, raw requests) only order calls may use, so a
+        #: cancel finds room even while reads keep the window full
+        self.urgent_reserve = urgent_reserve
         self.time_factor = time_factor
         self.max_wait_s = max_wait_s
         self.stats = GovernorStats()
@@ -182,7 +189,7 @@ class RateGovernor:
         while True:
             try:
                 ready = await self._wait_until_ready(
-                    cost, deadline, what, start, orders_only=False,
+                    cost, deadline, what, start, orders_only=False, urgent=priority == URGENT,
                     outranked=lambda: turnstile.outranked(priority))
                 if ready:
                     return self._grant(self._clock(), cost)
@@ -206,13 +213,13 @@ class RateGovernor:
                           retry_after=None)
 
     async def _wait_until_ready(self, cost: RequestCost, deadline: float, what: str,
-                                start: float, *, orders_only: bool,
+                                start: float, *, orders_only: bool, urgent: bool = True,
                                 outranked: Callable[[], bool] | None = None) -> bool:
         """True once ``cost`` fits; False if ``outranked()`` says to step back first."""
         throttled = False
         while True:
             now = self._clock()
-            ready, reason = self._ready_at(now, cost, orders_only=orders_only)
+            ready, reason = self._ready_at(now, cost, orders_only=orders_only, urgent=urgent)
             if ready <= now:
                 if throttled:
                     self.stats.waited_s += now - start
@@ -251,8 +258,8 @@ class RateGovernor:
             return cost.raw
         return cost.orders
 
-    def _ready_at(self, now: float, cost: RequestCost, *,
-                  orders_only: bool = False) -> tuple[float, str]:
+    def _ready_at(self, now: float, cost: RequestCost, *, orders_only: bool = False,
+                  urgent: bool = True) -> tuple[float, str]:
         self._adopt_remembered_ban(now)
         if self._banned_until > now:
             return self._banned_until, "ip_banned=418"
@@ -265,11 +272,14 @@ class RateGovernor:
             if orders_only and usage.rule.kind != "ORDERS":
                 continue
             amount = self._amount(usage.rule, cost)
-            ready = usage.ready_at(now, amount)
+            reserve = 0
+            if not urgent and usage.rule.kind != "ORDERS":
+                reserve = math.floor(usage.rule.limit * self.urgent_reserve)
+            ready = usage.ready_at(now, amount, reserve)
             if ready > latest:
                 latest = ready
-                reason = (f"limit={usage.rule.name} used={usage.used(now)} budget={usage.budget} "
-                          f"need={amount}")
+                reason = (f"limit={usage.rule.name} used={usage.used(now)} "
+                          f"budget={usage.budget - reserve} need={amount}")
         return latest, reason
 
     def _grant(self, now: float, cost: RequestCost) -> Ticket:
