@@ -16,6 +16,7 @@ import click
 import trio
 
 from daemon.cli_common import config_option
+from daemon.cli_replay import replay_command
 from daemon.cli_risk import RISK_COMMANDS
 from daemon.cli_state import STATE_COMMANDS
 from daemon.errors import TradingdError
@@ -167,7 +168,7 @@ def sim(host: str, port: int, seed: int, time_factor: float, admin: bool) -> Non
     trio.run(serve)
 
 
-for _command in (*STATE_COMMANDS, *RISK_COMMANDS):
+for _command in (*STATE_COMMANDS, *RISK_COMMANDS, replay_command):
     main.add_command(_command)
 
 

@@ -61,14 +61,16 @@ class _Exit2Group(click.Group):
 @click.pass_context
 def kill_switch(ctx: click.Context, config_path: Path, file: Path | None) -> None:
     """Refuse every new order (on), allow them again (off), or show the switch (status)."""
-    ctx.obj = _switch_path(config_path, file)
+    # Resolved by the subcommand, so that `tradingd kill-switch on --help` needs no config.
+    ctx.obj = lambda: _switch_path(config_path, file)
 
 
 @kill_switch.command("on")
 @click.option("--reason", default="", help="Why, for whoever turns it off.")
 @click.pass_obj
-def switch_on(path: Path, reason: str) -> None:
+def switch_on(switch_path, reason: str) -> None:
     """Turn the kill switch on: the running daemon refuses every new order."""
+    path = switch_path()
     if path.exists():
         click.echo(f"kill switch already ON: {path}")
         return
@@ -82,8 +84,9 @@ def switch_on(path: Path, reason: str) -> None:
 
 @kill_switch.command("off")
 @click.pass_obj
-def switch_off(path: Path) -> None:
+def switch_off(switch_path) -> None:
     """Turn the kill switch off: orders are checked by the other limits again."""
+    path = switch_path()
     try:
         path.unlink()
     except FileNotFoundError:
@@ -94,8 +97,9 @@ def switch_off(path: Path) -> None:
 
 @kill_switch.command("status")
 @click.pass_obj
-def switch_status(path: Path) -> None:
+def switch_status(switch_path) -> None:
     """Show whether the switch is on, since when, by whom and why."""
+    path = switch_path()
     try:
         note = path.read_text().strip()
     except FileNotFoundError:
