@@ -10,10 +10,9 @@ count filters never costs a database read per order.
 Counting open orders: every open order of the store (all symbols, for the
 EXCHANGE_* filters), plus the in-flight holds.  "Algo" = the four stop types;
 an order list = a distinct ``orderListId`` among open orders; an iceberg = an
-order whose stored row carries ``iceberg_qty > 0``, or whose client id this
-daemon sent with an icebergQty (``note_iceberg``): the store's order rows do
-not record icebergQty, so an iceberg placed elsewhere or before a restart is
-counted as a plain order.
+order whose stored row carries ``iceberg_qty > 0`` (the store records it from
+executionReports, REST views and the order's intent, so icebergs placed before
+a restart or elsewhere count too).
 
 The position (MAX_POSITION): base free + locked + remaining quantity of open
 BUY orders on the symbol + in-flight BUY quantity.
@@ -74,7 +73,11 @@ class LiveMarketInputs:
         self._icebergs: set[str] = set()
 
     def note_iceberg(self, client_order_id: str) -> None:
-        """Remember an iceberg this daemon sent (the store's rows do not say so)."""
+        """Also count ``client_order_id`` as an iceberg while it is open.
+
+        Not needed with the store (its rows carry ``iceberg_qty``); kept for
+        open-order sources whose rows lack the field (test look-alikes).
+        """
         self._icebergs.add(client_order_id)
 
     def gather(self, rules: SymbolRules, side: Side, adding: OpenCounts = _EVERY_KIND) -> MarketInputs:
@@ -117,7 +120,7 @@ class LiveMarketInputs:
 
     def _is_iceberg(self, order) -> bool:
         iceberg = getattr(order, "iceberg_qty", None)
-        return bool(iceberg and iceberg > 0) or order.client_order_id in self._icebergs
+        return (iceberg is not None and iceberg > 0) or order.client_order_id in self._icebergs
 
     def _position(self, mine: list, rules: SymbolRules) -> Decimal:
         free, locked = self._balances().get(rules.base_asset, (ZERO, ZERO))

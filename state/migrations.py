@@ -170,6 +170,29 @@ def _order_lists_automation_settings(db: Database) -> None:
     db["orders"].create_index(["strategy", "created_time"], index_name="orders_by_strategy")
 
 
+@_step("0003_orders_iceberg_qty")
+def _orders_iceberg_qty(db: Database) -> None:
+    """orders gain ``iceberg_qty`` (money TEXT, '0' = not an iceberg).
+
+    Why: the gateway counts open icebergs for MAX_NUM_ICEBERG_ORDERS; without
+    the column an iceberg stored before a restart counted as a plain order.
+    Rows written before this step take it from their intent's ``icebergQty``
+    (the orders this daemon sent); any other open iceberg gets it from the
+    next reconcile's REST view (the merge takes a non-zero value over '0').
+    """
+    db.execute("ALTER TABLE orders ADD COLUMN iceberg_qty TEXT NOT NULL DEFAULT '0'")
+    qty = "json_extract(intents.request, '$.icebergQty')"
+    db.execute(
+        f"UPDATE orders SET iceberg_qty = (SELECT {qty} FROM intents "
+        " WHERE intents.client_order_id = orders.client_order_id) "
+        "WHERE EXISTS (SELECT 1 FROM intents"
+        " WHERE intents.client_order_id = orders.client_order_id"
+        f" AND json_valid(intents.request) AND typeof({qty}) = 'text'"
+        f" AND {qty} GLOB '[0-9]*' AND {qty} NOT GLOB '*[^0-9.]*' AND {qty} NOT GLOB '*.*.*'"
+        f" AND {qty} GLOB '*[1-9]*')"
+    )
+
+
 SCHEMA_VERSION = max(_version_of(name) for name in _STEP_NAMES)
 _KNOWN = frozenset(_STEP_NAMES)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from daemon.errors import StateError
 from state.codec import money, money_text, to_decimal
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     update_time: int
     last_event_time: int
     source: str
+    #: The visible part of an iceberg; 0 = not an iceberg (Binance: "icebergQty > 0").
+    iceberg_qty: Decimal = Decimal(0)
 
     @property
     def is_open(self) -> bool:
@@ -81,6 +84,7 @@ def from_execution_report(ev: Any, strategy: str | None, source: str) -> OrderRe
         side=ev.side, type=ev.order_type, time_in_force=ev.time_in_force,
         price=to_decimal(ev.price, "price"), quantity=to_decimal(ev.quantity, "quantity"),
         stop_price=to_decimal(ev.stop_price, "stop_price"),
+        iceberg_qty=to_decimal(getattr(ev, "iceberg_qty", 0), "iceberg_qty"),
         executed_qty=to_decimal(ev.cum_qty, "cum_qty"),
         cum_quote_qty=to_decimal(ev.cum_quote_qty, "cum_quote_qty"),
         status=ev.status, order_list_id=int(ev.order_list_id),
@@ -99,6 +103,7 @@ def from_rest_order(order: Any, strategy: str | None, source: str) -> OrderRecor
         strategy=strategy, side=order.side, type=order.type, time_in_force=order.time_in_force,
         price=to_decimal(order.price, "price"), quantity=to_decimal(order.orig_qty, "orig_qty"),
         stop_price=to_decimal(order.stop_price, "stop_price"),
+        iceberg_qty=to_decimal(getattr(order, "iceberg_qty", 0), "iceberg_qty"),
         executed_qty=to_decimal(order.executed_qty, "executed_qty"),
         cum_quote_qty=to_decimal(order.cummulative_quote_qty, "cummulative_quote_qty"),
         status=order.status, order_list_id=int(order.order_list_id),
@@ -110,7 +115,10 @@ def merge(stored: OrderRecord, incoming: OrderRecord) -> OrderRecord:
     """Combine two views of one order, each mutable field moving only forward.
 
     Identity fields (side, price, quantity...) are kept from the first view:
-    Binance never changes them.  ``source`` names whoever last moved the row.
+    Binance never changes them.  ``iceberg_qty`` is one too, but a view may
+    not carry it (an ACK answer, a row older than the column): a non-zero
+    value is kept once known, and a '0' takes the first non-zero one seen.
+    ``source`` names whoever last moved the row.
     """
     status = stored.status
     if status_rank(incoming.status) > status_rank(stored.status):
@@ -118,6 +126,7 @@ def merge(stored: OrderRecord, incoming: OrderRecord) -> OrderRecord:
     merged = msgspec.structs.replace(
         stored,
         strategy=stored.strategy or incoming.strategy,
+        iceberg_qty=stored.iceberg_qty or incoming.iceberg_qty or stored.iceberg_qty,
         executed_qty=max(stored.executed_qty, incoming.executed_qty),
         cum_quote_qty=max(stored.cum_quote_qty, incoming.cum_quote_qty),
         status=status,
@@ -132,14 +141,15 @@ def merge(stored: OrderRecord, incoming: OrderRecord) -> OrderRecord:
 
 _COLUMNS = ("symbol", "order_id", "client_order_id", "strategy", "side", "type",
             "time_in_force", "price", "quantity", "stop_price", "executed_qty", "cum_quote_qty",
-            "status", "order_list_id", "created_time", "update_time", "last_event_time", "source")
+            "status", "order_list_id", "created_time", "update_time", "last_event_time", "source",
+            "iceberg_qty")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM orders"
 _UPSERT = (
     f"INSERT INTO orders ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "
     "ON CONFLICT (symbol, order_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
 )
-_MONEY = {"price", "quantity", "stop_price", "executed_qty", "cum_quote_qty"}
+_MONEY = {"price", "quantity", "stop_price", "executed_qty", "cum_quote_qty", "iceberg_qty"}
 
 
 def _row(record: OrderRecord) -> tuple:
@@ -166,11 +176,38 @@ def save(conn: sqlite3.Connection, incoming: OrderRecord) -> tuple[OrderRecord, 
         log.warning("order.unknown_status symbol=%s order_id=%d status=%s",
                     incoming.symbol, incoming.order_id, incoming.status)
     stored = load(conn, incoming.symbol, incoming.order_id)
+    if stored is None and not incoming.iceberg_qty:
+        asked = intent_iceberg_qty(conn, incoming.client_order_id)
+        if asked:
+            incoming = msgspec.structs.replace(incoming, iceberg_qty=asked)
     merged = incoming if stored is None else merge(stored, incoming)
     if merged == stored:
         return stored, False
     conn.execute(_UPSERT, _row(merged))
     return merged, True
+
+
+def intent_iceberg_qty(conn: sqlite3.Connection, client_order_id: str) -> Decimal:
+    """The ``icebergQty`` the intent of ``client_order_id`` asked for; 0 without one.
+
+    Used when a row is first created from a view that may not carry it (an ACK
+    answer).  An unreadable value is logged and read as 0 rather than failing
+    the event's transaction: the next REST view of the order brings it.
+    """
+    row = conn.execute(
+        "SELECT json_extract(request, '$.icebergQty') FROM intents "
+        "WHERE client_order_id = ? AND json_valid(request)", (client_order_id,)).fetchone()
+    if row is None or row[0] is None:
+        return Decimal(0)
+    try:
+        qty = to_decimal(row[0] if isinstance(row[0], str) else str(row[0]), "icebergQty")
+    except StateError:
+        qty = Decimal(-1)
+    if qty < 0:
+        log.warning("order.bad_intent_iceberg_qty client_order_id=%s value=%r",
+                    client_order_id, row[0])
+        return Decimal(0)
+    return qty
 
 
 def query(conn: sqlite3.Connection, *, symbol: str | None = None, open_only: bool = False,
