@@ -22,11 +22,23 @@ from state_factories import (FixedClock, account_position, execution_report, lis
 
 SECOND_STEP = "0002_order_lists_automation_settings"
 OLD_TABLES = ("orders", "intents", "fills", "balances")
+#: The orders table as 0001 wrote it (0003 adds ``iceberg_qty``).
+ORDER_COLUMNS_0001 = ("symbol", "order_id", "client_order_id", "strategy", "side", "type",
+                      "time_in_force", "price", "quantity", "stop_price", "executed_qty",
+                      "cum_quote_qty", "status", "order_list_id", "created_time", "update_time",
+                      "last_event_time", "source")
 
 
 def _journal_0001(conn, recorded_at, kind, key, payload):
     conn.execute("INSERT INTO journal (recorded_at, source, kind, dedupe_key, payload) "
                  "VALUES (?, ?, ?, ?, ?)", (recorded_at, "stream", kind, key, payload))
+
+
+def _order_0001(conn, record):
+    values = [format(v, "f") if isinstance(v, Decimal) else v
+              for v in (getattr(record, c) for c in ORDER_COLUMNS_0001)]
+    conn.execute(f"INSERT INTO orders ({', '.join(ORDER_COLUMNS_0001)}) "
+                 f"VALUES ({', '.join('?' for _ in ORDER_COLUMNS_0001)})", values)
 
 
 def _build_0001_database(path):
@@ -44,8 +56,8 @@ def _build_0001_database(path):
     with conn:
         intent_rows.record(conn, client_order_id="grid-0001", strategy="grid", symbol="BTCUSDT",
                            request={"symbol": "BTCUSDT", "side": "BUY"}, now=900)
-        for ev in (new, fill):
-            order_rows.save(conn, order_rows.from_execution_report(ev, "grid", "stream"))
+        _order_0001(conn, order_rows.merge(order_rows.from_execution_report(new, "grid", "stream"),
+                                           order_rows.from_execution_report(fill, "grid", "stream")))
         fill_rows.insert(conn, fill_rows.from_execution_report(fill, "grid-0001", "grid", "stream"))
         balance_rules.apply_position(conn, position, "stream")
         _journal_0001(conn, 10, "intent", "intent:grid-0001:abc",
@@ -60,9 +72,11 @@ def _build_0001_database(path):
 
 
 def _rows(path, table):
+    """The rows of ``table``; for orders only the columns 0001 wrote."""
+    columns = ", ".join(ORDER_COLUMNS_0001) if table == "orders" else "*"
     conn = sqlite3.connect(path)
     try:
-        return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+        return conn.execute(f"SELECT {columns} FROM {table} ORDER BY 1, 2").fetchall()
     finally:
         conn.close()
 
@@ -106,13 +120,13 @@ def test_0001_database_migrates_with_its_data_intact(tmp_path):
 
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         steps = [r[0] for r in conn.execute(
             "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY id",
             (MIGRATION_SET,))]
     finally:
         conn.close()
-    assert steps == ["0001_initial", SECOND_STEP]
+    assert steps[:2] == ["0001_initial", SECOND_STEP] and len(steps) == SCHEMA_VERSION
 
 
 def _rest_trade_of(fill_raw):
@@ -130,7 +144,7 @@ def test_reopening_a_migrated_database_applies_nothing(tmp_path):
     snapshot = {t: _rows(path, t) for t in OLD_TABLES + ("journal",)}
     Store.open(path).close()
     assert {t: _rows(path, t) for t in OLD_TABLES + ("journal",)} == snapshot
-    assert len(_rows(path, "_sqlite_migrations")) == 2
+    assert len(_rows(path, "_sqlite_migrations")) == SCHEMA_VERSION
 
 
 def test_new_constraints_hold_in_sql(tmp_path):
