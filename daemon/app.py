@@ -11,7 +11,8 @@ Start-up order matters and is the reason this module exists:
    (``daemon.reconcile``: pending intents resolved, balances, open orders and
    missed fills from REST) while strategies are held at the dispatch gate;
    the first run completes before strategies get ``on_start``;
-6. the market streams the strategies subscribed to.
+6. the market streams the strategies subscribed to, and the local order
+   books (``daemon.market_feed``).
 
 Shutdown runs the other way: strategies get ``on_stop`` (the grid cancels
 its orders there) while the streams still deliver the resulting events, then
@@ -36,13 +37,16 @@ from daemon.dispatch_gate import DispatchGate
 from daemon.errors import ConfigError
 from daemon.gateway import Gateway
 from daemon.market import MarketCache
+from daemon.market_feed import MarketFeed
 from daemon.plugins import load_plugins, load_strategies, make_plugin_manager
 from daemon.reconcile import Reconciler
+from daemon.risk_hooks import make_risk_check
 from daemon.routing import EventRouter
+from daemon.tracking import EventTracker
 from daemon.unknown_orders import UnknownOrderFetcher
 from daemon.venues.binance.rest import BinanceRest
-from daemon.venues.binance.streams import run_market_streams
 from daemon.venues.binance.userdata import run_user_stream
+from plugins.risk import RiskLimits
 from state import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,7 @@ class Daemon:
     store: Store | None = None
     strategies: dict[str, object] = field(default_factory=dict)
     sim_handle: object | None = None  # the embedded simulator, when venue.kind = "sim"
+    contexts: dict[str, StrategyContext] = field(default_factory=dict)  # "strategy:<name>" -> ctx
     _stop: trio.Event = field(default_factory=trio.Event)
 
     def request_stop(self) -> None:
@@ -111,26 +116,32 @@ class Daemon:
         market = MarketCache()
 
         pm = make_plugin_manager()
+        pm.register(RiskLimits(self.config.risk), "risk")
         load_plugins(pm, self.config.daemon.plugins)
         self.strategies = load_strategies(pm, self.config)
         _check_symbols(self.strategies, exchange_info)
 
+        contexts = self.contexts
         gateway = Gateway(rest, store, exchange_info, balances=store.balances,
-                          reference_price=market.last_price)
-        contexts: dict[str, StrategyContext] = {}
+                          reference_price=market.last_price, best_bid_ask=market.best_bid_ask,
+                          allow_unknown_filters=self.config.gateway.allow_unknown_filters,
+                          risk_check=make_risk_check(pm, lambda name: contexts[f"strategy:{name}"]))
         dispatcher = Dispatcher(pm, contexts)
         gate = DispatchGate(dispatcher)  # closed while reconciliation runs
+        tracker = EventTracker(pm)
+        market_send, market_recv = trio.open_memory_channel(4096)
+        feed = MarketFeed(self.config, rest, self.endpoints.stream_url, market_send, self.strategies)
         for name, strategy in self.strategies.items():
             contexts[f"strategy:{name}"] = StrategyContext(
                 name, gateway=gateway, store=store, market=market,
-                params=strategy.params, dispatcher=gate)
+                params=strategy.params, dispatcher=gate, tracker=tracker,
+                books=feed.books, streams=feed.streams)
         unknown_orders = UnknownOrderFetcher(rest, store)
         router = EventRouter(store, market, gate, on_unknown_order=unknown_orders.request)
         reconciler = Reconciler(rest, store, gate)
 
         async with trio.open_nursery() as trading:
             user_send, user_recv = trio.open_memory_channel(math.inf)
-            market_send, market_recv = trio.open_memory_channel(4096)
             trading.start_soon(router.consume_user, user_recv)
             trading.start_soon(router.consume_market, market_recv)
             await trading.start(unknown_orders.run)
@@ -138,10 +149,9 @@ class Daemon:
                                 reconciler.on_connected)
             await trading.start(reconciler.watch_intents)
             await trading.start(dispatcher.run)
-            streams = _subscriptions(self.strategies)
-            if streams:
-                await trading.start(run_market_streams, self.endpoints.stream_url, streams, market_send)
-            log.info("daemon.ready strategies=%s streams=%d", ",".join(self.strategies) or "-", len(streams))
+            await trading.start(feed.run)
+            log.info("daemon.ready strategies=%s streams=%d", ",".join(self.strategies) or "-",
+                     len(feed.subscriptions))
             task_status.started(self)
 
             await self._wait_for_stop()
@@ -149,6 +159,7 @@ class Daemon:
             with trio.move_on_after(STOP_GRACE_S) as grace:
                 grace.shield = True
                 await dispatcher.stop()
+                gateway.close()
                 await trio.sleep(0.5)  # let the cancels' executionReports land in the store
             trading.cancel_scope.cancel()
         log.info("daemon.stopped %s", router.summary())
@@ -169,14 +180,6 @@ class Daemon:
                 else:
                     await self._stop.wait()
                 waiter.cancel_scope.cancel()
-
-
-def _subscriptions(strategies: dict[str, object]) -> list[str]:
-    wanted: dict[str, None] = {}
-    for strategy in strategies.values():
-        for stream in getattr(strategy, "subscriptions", lambda: [])():
-            wanted[stream] = None
-    return list(wanted)
 
 
 def _check_symbols(strategies: dict[str, object], exchange_info) -> None:

@@ -138,6 +138,18 @@ class GatewaySection:
     allow_unknown_filters: frozenset[str] = frozenset()
 
 
+#: The depth limits ``GET /api/v3/depth`` accepts.
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
+
+
+@dataclass(frozen=True)
+class BooksSection:
+    """``[books]``: symbols whose full local order book the daemon keeps."""
+
+    symbols: tuple[str, ...] = ()
+    depth_limit: int = 1000
+
+
 @dataclass(frozen=True)
 class Config:
     daemon: DaemonSection
@@ -147,6 +159,7 @@ class Config:
     source: Path | None = None
     gateway: GatewaySection = GatewaySection()
     risk: RiskSettings = RiskSettings()
+    books: BooksSection = BooksSection()
 
 
 # ---------------------------------------------------------------------- entry points
@@ -178,10 +191,21 @@ def parse_config(data: dict, base_dir: Path) -> Config:
     sim = _parse_sim(root.table("sim"))
     strategies = _parse_strategies(root.table("strategies"))
     gateway = _parse_gateway(root.table("gateway"))
+    books = _parse_books(root.table("books"))
     risk = RiskSettings.from_mapping(root.table("risk").take_rest(), base_dir=Path(base_dir))
     root.finish()
     return Config(daemon=daemon, venue=venue, sim=sim, strategies=strategies,
-                  gateway=gateway, risk=risk)
+                  gateway=gateway, risk=risk, books=books)
+
+
+def _parse_books(table: _Table) -> BooksSection:
+    symbols = tuple(symbol.upper() for symbol in table.string_list("symbols", []))
+    depth_limit = table.integer("depth_limit", 1000)
+    if depth_limit not in DEPTH_LIMITS:
+        raise ConfigError(f"must be one of {', '.join(map(str, DEPTH_LIMITS))}",
+                          path=table.path_of("depth_limit"))
+    table.finish()
+    return BooksSection(symbols=symbols, depth_limit=depth_limit)
 
 
 def _parse_gateway(table: _Table) -> GatewaySection:

@@ -92,3 +92,38 @@ async def test_grid_trades_and_state_equals_the_exchange(tmp_path):
     assert balances["USDT"][0] + balances["USDT"][1] != Decimal("10000")
     # Every fill reached the strategy exactly once.
     assert delivered == len(fills)
+
+
+async def test_daemon_keeps_a_local_book_equal_to_the_exchange(tmp_path):
+    config = parse_config({
+        "daemon": {"database": str(tmp_path / "state.sqlite")},
+        "venue": {"kind": "sim"},
+        "sim": {"seed": 3, "participant_interval_ms": 50},
+        "books": {"symbols": ["ETHUSDT"], "depth_limit": 100},
+        "strategies": {"grid": {"kind": "grid", "symbol": "BTCUSDT", "levels": 1}},
+    }, base_dir=tmp_path)
+    daemon = Daemon(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(daemon.run)
+        ctx = daemon.contexts["strategy:grid"]
+        with trio.fail_after(SETTLE_TIMEOUT_S):
+            while ctx.book("ETHUSDT") is None or not ctx.book("ETHUSDT").synced:
+                await trio.sleep(0.1)
+        await trio.sleep(1)  # a few diff events on top of the snapshot
+        daemon.sim_handle.exchange.pause_market()
+        rest = BinanceRest(daemon.endpoints.rest_url, daemon.endpoints.credentials)
+        try:
+            with trio.move_on_after(SETTLE_TIMEOUT_S):
+                while True:
+                    await trio.sleep(0.3)
+                    snapshot = await rest.depth("ETHUSDT", limit=5)
+                    book = ctx.book("ETHUSDT")
+                    ours = [tuple(level) for level in book.top(5)[0]], [tuple(level) for level in book.top(5)[1]]
+                    theirs = [tuple(level) for level in snapshot.bids], [tuple(level) for level in snapshot.asks]
+                    if ours == theirs:
+                        break
+        finally:
+            await rest.aclose()
+        daemon.request_stop()
+    assert ours == theirs
+    assert book.synced
