@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import signal
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,10 @@ from daemon.routing import EventRouter
 from daemon.tracking import EventTracker
 from daemon.unknown_orders import UnknownOrderFetcher
 from daemon.venues.binance.rest import BinanceRest
-from daemon.venues.binance.userdata import run_user_stream
+from daemon.venues.binance.ban_store import SettingsBanStore
+from daemon.venues.binance.clock import ServerClock, run_clock_resync
+from daemon.venues.binance.ratelimit import RateGovernor
+from daemon.venues.binance.user_stream import run_account_stream, user_stream_flavour
 from plugins.risk import RiskLimits
 from state import Store
 
@@ -88,8 +92,7 @@ class Daemon:
             database = Path(self.config.daemon.database)
             database.parent.mkdir(parents=True, exist_ok=True)
             self.store = Store.open(database)
-            rest = BinanceRest(self.endpoints.rest_url, self.endpoints.credentials,
-                               recv_window_ms=self.config.venue.recv_window_ms)
+            rest = _rest_client(self.config, self.endpoints, self.store)
             try:
                 await self._run_trading(nursery, rest, task_status)
             finally:
@@ -145,8 +148,13 @@ class Daemon:
             trading.start_soon(router.consume_user, user_recv)
             trading.start_soon(router.consume_market, market_recv)
             await trading.start(unknown_orders.run)
-            await trading.start(run_user_stream, rest, self.endpoints.stream_url, user_send,
-                                reconciler.on_connected)
+            venue = self.config.venue
+            await trading.start(partial(
+                run_account_stream, user_stream_flavour(venue.kind, venue.user_stream), rest,
+                stream_url=self.endpoints.stream_url, ws_api_url=self.endpoints.ws_api_url,
+                send_channel=user_send, on_connected=reconciler.on_connected,
+                handover_grace_s=venue.user_stream_handover_grace_s))
+            await trading.start(run_clock_resync, rest.sync_clock, venue.clock_resync_s)
             await trading.start(reconciler.watch_intents)
             await trading.start(dispatcher.run)
             await trading.start(feed.run)
@@ -180,6 +188,25 @@ class Daemon:
                 else:
                     await self._stop.wait()
                 waiter.cancel_scope.cancel()
+
+
+def _rest_client(config: Config, endpoints: Endpoints, store: Store) -> BinanceRest:
+    """One REST client and one rate governor for every caller of this daemon.
+
+    The ban store is the state database, so a 418 ban survives a restart; with
+    the simulator, the governor's windows run on trio's clock and shrink with
+    the simulator's time factor, like the simulator's own windows.
+    """
+    venue = config.venue
+    clock = ServerClock()
+    simulated = venue.kind == "sim"
+    governor = RateGovernor(
+        safety_margin=venue.rate_safety_margin, urgent_reserve=venue.rate_urgent_reserve,
+        max_wait_s=venue.rate_max_wait_s, ban_store=SettingsBanStore(store),
+        time_factor=config.sim.time_factor if simulated else 1.0,
+        window_clock=trio.current_time if simulated else (lambda: clock.now_ms() / 1000))
+    return BinanceRest(endpoints.rest_url, endpoints.credentials,
+                       recv_window_ms=venue.recv_window_ms, clock=clock, governor=governor)
 
 
 def _check_symbols(strategies: dict[str, object], exchange_info) -> None:

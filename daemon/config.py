@@ -74,6 +74,11 @@ class VenueSection:
     recv_window_ms: int = 5000
     user_stream: str = "auto"
     ws_transport: str = "trio-websocket"
+    rate_safety_margin: float = 0.10
+    rate_urgent_reserve: float = 0.05
+    rate_max_wait_s: float = 30.0
+    clock_resync_s: float = 600.0
+    user_stream_handover_grace_s: float = 1.0
 
     def credentials(self, environ: Mapping[str, str] | None = None) -> Credentials | None:
         """Resolve the API key and secret from their references (file wins over env).
@@ -254,9 +259,28 @@ def _parse_venue(table: _Table) -> VenueSection:
         recv_window_ms=recv_window,
         user_stream=table.choice("user_stream", USER_STREAM_MODES, "auto"),
         ws_transport=table.choice("ws_transport", WS_TRANSPORTS, "trio-websocket"),
+        rate_safety_margin=_fraction(table, "rate_safety_margin", 0.10),
+        rate_urgent_reserve=_fraction(table, "rate_urgent_reserve", 0.05),
+        rate_max_wait_s=_positive(table, "rate_max_wait_s", 30.0),
+        clock_resync_s=_positive(table, "clock_resync_s", 600.0),
+        user_stream_handover_grace_s=_positive(table, "user_stream_handover_grace_s", 1.0),
     )
     table.finish()
     return section
+
+
+def _fraction(table: _Table, key: str, default: float) -> float:
+    value = table.number(key, default)
+    if not 0 <= value < 0.5:
+        raise ConfigError("must be a fraction between 0 and 0.5", path=table.path_of(key))
+    return value
+
+
+def _positive(table: _Table, key: str, default: float) -> float:
+    value = table.number(key, default)
+    if value <= 0:
+        raise ConfigError("must be greater than 0", path=table.path_of(key))
+    return value
 
 
 def _parse_sim(table: _Table) -> SimSection:

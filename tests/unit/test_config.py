@@ -232,3 +232,21 @@ def test_sim_section_builds_the_simulators_own_config():
 def test_example_sim_section_is_accepted_by_the_simulator():
     sim_config = load_config(REPO / "config.example.toml").sim.to_sim_config()
     assert sim_config.decimal_balances()["BTC"] == Decimal("0.5")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("rate_safety_margin", 0.6), ("rate_urgent_reserve", -0.1), ("rate_max_wait_s", 0),
+    ("clock_resync_s", -5), ("user_stream_handover_grace_s", 0),
+])
+def test_venue_tuning_keys_are_checked(key, value):
+    with pytest.raises(ConfigError) as info:
+        parse({"venue": {key: value}})
+    assert info.value.path == f"venue.{key}"
+
+
+def test_books_section():
+    config = parse({"books": {"symbols": ["ethusdt"], "depth_limit": 100}})
+    assert config.books.symbols == ("ETHUSDT",) and config.books.depth_limit == 100
+    with pytest.raises(ConfigError) as info:
+        parse({"books": {"depth_limit": 7}})
+    assert info.value.path == "books.depth_limit"
