@@ -143,6 +143,9 @@ class GatewaySection:
     allow_unknown_filters: frozenset[str] = frozenset()
 
 
+#: ``btcusdt@trade``, ``ethbtc@depth20@100ms``, ``!bookTicker``, ``!ticker@arr``.
+_STREAM_NAME = re.compile(r"^(?:[a-z0-9]+@[A-Za-z0-9_@]+|![A-Za-z]+(?:@arr)?)$")
+
 #: The depth limits ``GET /api/v3/depth`` accepts.
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 
@@ -156,6 +159,15 @@ class BooksSection:
 
 
 @dataclass(frozen=True)
+class StreamsSection:
+    """``[streams]``: market streams beyond the strategies' own, and connection tuning."""
+
+    subscribe: tuple[str, ...] = ()
+    connection_lifetime_s: float = 23 * 3600 + 50 * 60
+    buffer_frames: int = 10_000
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: DaemonSection
     venue: VenueSection
@@ -165,6 +177,7 @@ class Config:
     gateway: GatewaySection = GatewaySection()
     risk: RiskSettings = RiskSettings()
     books: BooksSection = BooksSection()
+    streams: StreamsSection = StreamsSection()
 
 
 # ---------------------------------------------------------------------- entry points
@@ -197,10 +210,27 @@ def parse_config(data: dict, base_dir: Path) -> Config:
     strategies = _parse_strategies(root.table("strategies"))
     gateway = _parse_gateway(root.table("gateway"))
     books = _parse_books(root.table("books"))
+    streams = _parse_streams(root.table("streams"))
     risk = RiskSettings.from_mapping(root.table("risk").take_rest(), base_dir=Path(base_dir))
     root.finish()
     return Config(daemon=daemon, venue=venue, sim=sim, strategies=strategies,
-                  gateway=gateway, risk=risk, books=books)
+                  gateway=gateway, risk=risk, books=books, streams=streams)
+
+
+def _parse_streams(table: _Table) -> StreamsSection:
+    subscribe = tuple(table.string_list("subscribe", []))
+    for index, name in enumerate(subscribe):
+        if not _STREAM_NAME.match(name):
+            raise ConfigError(f"{name!r} is not a Binance stream name such as btcusdt@trade",
+                              path=f"{table.path_of('subscribe')}[{index}]")
+    section = StreamsSection(
+        subscribe=subscribe,
+        connection_lifetime_s=_positive(table, "connection_lifetime_s", 23 * 3600 + 50 * 60),
+        buffer_frames=table.integer("buffer_frames", 10_000))
+    if section.buffer_frames < 100:
+        raise ConfigError("must be at least 100", path=table.path_of("buffer_frames"))
+    table.finish()
+    return section
 
 
 def _parse_books(table: _Table) -> BooksSection:

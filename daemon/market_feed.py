@@ -35,10 +35,13 @@ class MarketFeed:
                                 rest_budget=used_weight_budget(lambda: rest.used_weight_1m))
         # The simulator runs the exchange's slow clocks (the 24 h cut) faster.
         time_factor = config.sim.time_factor if config.venue.kind == "sim" else 1.0
-        settings = StreamSettings(transport=config.venue.ws_transport, time_factor=time_factor)
+        settings = StreamSettings(transport=config.venue.ws_transport, time_factor=time_factor,
+                                  connection_lifetime_s=config.streams.connection_lifetime_s,
+                                  buffer_frames=config.streams.buffer_frames)
         self.streams = MarketStreams(stream_url, send_channel, settings=settings,
                                      history=RestMarketHistory(rest), on_event=self.books.apply)
-        self.subscriptions = _strategy_streams(strategies) + self.books.streams()
+        self.subscriptions = list(dict.fromkeys(
+            [*config.streams.subscribe, *_strategy_streams(strategies), *self.books.streams()]))
         self.streams.subscribe(self.subscriptions)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:

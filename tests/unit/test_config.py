@@ -250,3 +250,13 @@ def test_books_section():
     with pytest.raises(ConfigError) as info:
         parse({"books": {"depth_limit": 7}})
     assert info.value.path == "books.depth_limit"
+
+
+def test_streams_section():
+    config = parse({"streams": {"subscribe": ["ethusdt@aggTrade", "!bookTicker"],
+                                "connection_lifetime_s": 60}})
+    assert config.streams.subscribe == ("ethusdt@aggTrade", "!bookTicker")
+    assert config.streams.connection_lifetime_s == 60
+    with pytest.raises(ConfigError) as info:
+        parse({"streams": {"subscribe": ["BTC USDT"]}})
+    assert info.value.path == "streams.subscribe[0]"
