@@ -36,7 +36,7 @@ from sim.stream_controls import handle_control
 from sim.stream_limits import GOING_AWAY, POLICY_VIOLATION, IncomingRate, StreamLimits
 from sim.stream_names import parse_stream_name
 from sim.userdata import ListenKeys
-from sim.ws_frames import FrameMonitor, monitor_of
+from sim.ws_frames import BATCH_KEY, FrameMonitor, monitor_of
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ __all__ = ["Connection", "StreamRouter", "handle_control"]
 
 WELL_FORMED_RE = re.compile(r"^(![A-Za-z0-9_@]+|[a-z0-9]+@[A-Za-z0-9_@]+|[A-Za-z0-9]{1,128})$")
 _END = b""  # queue sentinel: close after what is queued before it
+MAX_BATCH = 512  # frames per socket write when batching (see _write)
 
 
 class Connection:
@@ -61,6 +62,7 @@ class Connection:
         self.close_reason: str | None = None
         self.close_code = 1000
         self._send, self.outgoing = trio.open_memory_channel[bytes](math.inf)
+        self.queued = 0  # frames delivered and not yet taken by the writer (cheap to read)
 
     @property
     def lossless(self) -> bool:
@@ -70,7 +72,7 @@ class Connection:
         label = self.labels.get(topic)
         if label is None or self.close_reason is not None:
             return
-        if not self.lossless and self._send.statistics().current_buffer_used >= self.max_pending:
+        if not self.lossless and self.queued >= self.max_pending:
             log.warning("stream.slow_consumer pending=%d", self.max_pending)
             self.finish("slow consumer", code=1008)
             return
@@ -79,6 +81,7 @@ class Connection:
             if envelope is None:
                 envelope = self._envelopes[topic] = b'{"stream":%s,"data":' % json.dumps(label).encode()
             data = b"%s%s}" % (envelope, data)
+        self.queued += 1
         self._send.send_nowait(data)
 
     def reply(self, payload: dict[str, object]) -> None:
@@ -218,14 +221,34 @@ class StreamRouter:
             connection.release()
 
     async def _write(self, websocket: WebSocket, connection: Connection) -> None:
+        """Drain the queue to the socket; market frames go in batches (``sim.ws_frames``).
+
+        A user-data connection sends one frame per message, so that frame-level
+        faults (duplicates, reordering) still see every user event on its own.
+        """
         async for frame in connection.outgoing:
-            if frame == _END:
-                await _close_quietly(websocket, connection.close_code, connection.close_reason)
-                return
+            frames = [frame]
+            if connection.monitor is not None and not connection.lossless:
+                while frame != _END and len(frames) < MAX_BATCH:
+                    try:
+                        frame = connection.outgoing.receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    frames.append(frame)
+            connection.queued -= len(frames)
+            closing = frames[-1] == _END
+            if closing:
+                frames.pop()
             try:
-                await websocket.send_text(frame.decode())
+                if len(frames) == 1:
+                    await websocket.send_text(frames[0].decode())
+                elif frames:  # UTF-8 payloads of text frames, written at once
+                    await websocket.send({"type": "websocket.send", "text": "", BATCH_KEY: frames})
             except (WebSocketDisconnect, RuntimeError, OSError) as exc:
                 log.debug("stream.send_failed error=%r", exc)
+                return
+            if closing:
+                await _close_quietly(websocket, connection.close_code, connection.close_reason)
                 return
 
     async def _watch(self, connection: Connection) -> None:

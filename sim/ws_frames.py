@@ -13,8 +13,14 @@ small subclass of hypercorn's websocket stream (``install()``) that
   config) with a numbered payload, so that only a pong echoing a ping counts as
   its answer ("unsolicited pong frames ... will not prevent disconnection").
 
-What the connection does with this (the timeout, the limit) is the stream
-router's business (``sim.streams``).  ``install()`` replaces the class that
+It also takes a batch of text frames in one ASGI message (``websocket.send`` with
+the list under ``BATCH_KEY``) and writes them to the socket in one go.  Why: with
+one message per frame, every frame costs a trip through the trio scheduler, and
+a busy market loop gets a turn between any two frames; a connection behind by
+a thousand frames then catches up at one frame per market round.
+
+What the connection does with all this (the timeout, the limit, batching) is the
+stream router's business (``sim.streams``).  ``install()`` replaces the class that
 hypercorn's HTTP/1.1 and HTTP/2 protocols instantiate, for the whole process;
 without a monitor-reading application the subclass behaves as hypercorn does.
 """
@@ -22,17 +28,22 @@ without a monitor-reading application the subclass behaves as hypercorn does.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable
 from typing import Any
 
 from hypercorn.protocol import h2 as hypercorn_h2
 from hypercorn.protocol import h11 as hypercorn_h11
-from hypercorn.protocol.ws_stream import WSStream
-from wsproto.events import Ping, Pong
+from hypercorn.protocol.events import Data
+from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
+from wsproto.connection import ConnectionState
+from wsproto.events import Ping, Pong, TextMessage
+from wsproto.utilities import LocalProtocolError
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "tradingd.frames"
+BATCH_KEY = "tradingd.texts"  # in a websocket.send message: UTF-8 payloads of text frames
 
 
 class FrameMonitor:
@@ -93,6 +104,7 @@ class MonitoredWSStream(WSStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.frames = FrameMonitor(self.context.time)
+        self._plain_frames = False
 
     @property
     def scope(self) -> Any:
@@ -105,8 +117,28 @@ class MonitoredWSStream(WSStream):
         value.setdefault("extensions", {})[EXTENSION] = self.frames
         self._tradingd_scope = value
 
+    async def app_send(self, message: Any) -> None:
+        texts = None if message is None else message.get(BATCH_KEY)
+        if (texts is None or message.get("type") != "websocket.send" or self.closed
+                or self.state != ASGIWebsocketState.CONNECTED):
+            await super().app_send(message)
+            return
+        connection = self.connection
+        if connection.state != ConnectionState.OPEN:
+            return  # closing: hypercorn drops late frames the same way
+        if not self._plain_frames:  # an extension was asked for (deflate): let wsproto frame
+            try:
+                data = b"".join([connection.send(TextMessage(data=bytes(t).decode())) for t in texts])
+            except LocalProtocolError:
+                return
+        else:
+            data = b"".join([text_frame(payload) for payload in texts])
+        await self.send(Data(stream_id=self.stream_id, data=data))
+
     async def _accept(self, message: Any) -> None:
         await super()._accept(message)
+        # No extension requested, none in use: text frames can be written by hand.
+        self._plain_frames = not self.handshake.extensions
         self.connection = _ReportingConnection(self.connection, self.frames)
 
     async def _send_pings(self) -> None:
@@ -120,6 +152,16 @@ class MonitoredWSStream(WSStream):
             payload = str(number).encode()
             self.frames.sent_ping(payload)
             await self._send_wsproto_event(Ping(payload=payload))
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, unfragmented server-to-client text frame (RFC 6455 5.2)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 65_536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 def install() -> None:

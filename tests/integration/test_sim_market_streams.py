@@ -241,3 +241,24 @@ async def test_server_shutdown_event_then_close(nursery):
                 pass
         assert envelope["data"]["e"] == "serverShutdown"
         assert await closed_code(ws) == 1001
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+async def test_a_busy_feed_arrives_complete_and_in_order(nursery, compression):
+    """Frames are written in batches (by hand, or by wsproto when deflate is on): none lost."""
+    sim = await start(nursery, participant_interval_ms=2, takers_per_step=6, taker_probability=1.0)
+    url = f"{sim.stream_url}/stream?streams=btcusdt@trade/btcusdt@aggTrade/ethusdt@trade"
+    last: dict[str, int] = {}
+    count = 0
+    async with connect(url, proxy=None, compression=compression, max_queue=None) as ws:
+        assert (ws.response.headers.get("sec-websocket-extensions") is not None) == bool(compression)
+        await trio.sleep(0.3)  # let a backlog build up: the writer then sends batches
+        with trio.fail_after(WAIT_S):
+            while count < 600:
+                envelope = json.loads(await ws.recv())
+                data = envelope["data"]
+                key, ident = (envelope["stream"], data["a"] if data["e"] == "aggTrade" else data["t"])
+                assert ident == last.get(key, ident - 1) + 1, key  # consecutive ids: nothing lost
+                last[key] = ident
+                count += 1
+    sim.shutdown()
