@@ -129,6 +129,7 @@ class Daemon:
                           reference_price=market.last_price, best_bid_ask=market.best_bid_ask,
                           allow_unknown_filters=self.config.gateway.allow_unknown_filters,
                           risk_check=make_risk_check(pm, lambda name: contexts[f"strategy:{name}"]))
+        rest.on_order_counts = gateway.observe_order_counts  # ORDERS budget follows the exchange
         dispatcher = Dispatcher(pm, contexts)
         gate = DispatchGate(dispatcher)  # closed while reconciliation runs
         tracker = EventTracker(pm)

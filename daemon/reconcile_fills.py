@@ -16,7 +16,6 @@ recorded against a known order rather than dropped or left dangling.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,17 +45,11 @@ class FillChanges:
 async def order_trades(rest: Any, symbol: str, order_id: int) -> Sequence[RestTrade]:
     """``GET /api/v3/myTrades?symbol=&orderId=``: every fill of one order.
 
-    ``BinanceRest.my_trades`` takes ``order_id`` once the venue adds it; until
-    then the signed request is built through the client's own request path so
-    that signing, clock offset and error mapping stay the venue's.
+    Fetched by order id because the ``fromId`` catch-up cannot see a fill older
+    than the newest stored one.  One page of the exchange's maximum (1000); the
+    repair logs ``reconcile.order_trades_truncated`` when a page comes back full.
     """
-    if "order_id" in inspect.signature(rest.my_trades).parameters:
-        return await rest.my_trades(symbol, order_id=order_id, limit=PAGE_LIMIT)
-    from daemon.venues.binance.rest import Security  # the venue's request plumbing
-
-    return await rest._request("GET", "/api/v3/myTrades", list[RestTrade],
-                               params={"symbol": symbol, "orderId": order_id, "limit": PAGE_LIMIT},
-                               security=Security.SIGNED)
+    return await rest.my_trades(symbol, order_id=order_id, limit=PAGE_LIMIT)
 
 
 async def fetch_unknown_orders(rest: Any, store: Any, trades: Sequence[Any],

@@ -22,10 +22,7 @@ ways is delivered once.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
-
-import msgspec
 
 from daemon.errors import ConfigError
 from daemon.venues.binance import models
@@ -50,30 +47,12 @@ class MarketHistory(Protocol):
         """Aggregate trades with id > ``last_id``, oldest first, at most ``limit``."""
 
 
-class _TradeRow(msgspec.Struct, frozen=True):
-    id: int
-    price: Decimal
-    qty: Decimal
-    time: int
-    isBuyerMaker: bool
-
-
-class _AggRow(msgspec.Struct, frozen=True):
-    a: int
-    p: Decimal
-    q: Decimal
-    f: int
-    l: int  # noqa: E741 - the wire name
-    T: int
-    m: bool
-
-
 class RestMarketHistory:
     """``MarketHistory`` over the daemon's REST client (its rate governor counts every call).
 
-    The endpoints have no public method on ``BinanceRest`` yet, so this goes
-    through its request plumbing, which keeps signing, weights and error
-    translation in one place.
+    ``historicalTrades`` needs an API key; a client without credentials raises
+    ``ConfigError`` once, and from then on the public ``trades`` list (the newest
+    1000) is used instead.
     """
 
     def __init__(self, rest: BinanceRest) -> None:
@@ -81,38 +60,33 @@ class RestMarketHistory:
         self._use_api_key = True
 
     async def trades_after(self, symbol: str, last_id: int, limit: int = PAGE) -> list[models.Trade]:
-        from daemon.venues.binance.rest import Security
-
-        params = {"symbol": symbol, "fromId": last_id + 1, "limit": limit}
         if self._use_api_key:
             try:
-                rows = await self.rest._request("GET", "/api/v3/historicalTrades", list[_TradeRow],
-                                                params=params, security=Security.API_KEY)
+                rows = await self.rest.historical_trades(symbol, from_id=last_id + 1, limit=limit)
             except ConfigError:
                 self._use_api_key = False  # market data only: no key to send
                 log.info("history.no_api_key fallback=/api/v3/trades")
             else:
                 return [_trade(symbol, row) for row in rows]
-        rows = await self.rest._request("GET", "/api/v3/trades", list[_TradeRow],
-                                        params={"symbol": symbol, "limit": PAGE})
+        rows = await self.rest.recent_trades(symbol, limit=PAGE)
         return [_trade(symbol, row) for row in rows if row.id > last_id][:limit]
 
     async def agg_trades_after(self, symbol: str, last_id: int,
                                limit: int = PAGE) -> list[models.AggTrade]:
-        params = {"symbol": symbol, "fromId": last_id + 1, "limit": limit}
-        rows = await self.rest._request("GET", "/api/v3/aggTrades", list[_AggRow], params=params)
+        rows = await self.rest.agg_trades(symbol, from_id=last_id + 1, limit=limit)
         return [_agg_trade(symbol, row) for row in rows]
 
 
-def _trade(symbol: str, row: _TradeRow) -> models.Trade:
+def _trade(symbol: str, row: models.RestPublicTrade) -> models.Trade:
     return models.Trade(event_time=row.time, symbol=symbol, trade_id=row.id, price=row.price,
-                        quantity=row.qty, trade_time=row.time, buyer_is_maker=row.isBuyerMaker)
+                        quantity=row.qty, trade_time=row.time, buyer_is_maker=row.is_buyer_maker)
 
 
-def _agg_trade(symbol: str, row: _AggRow) -> models.AggTrade:
-    return models.AggTrade(event_time=row.T, symbol=symbol, agg_trade_id=row.a, price=row.p,
-                           quantity=row.q, first_trade_id=row.f, last_trade_id=row.l,
-                           trade_time=row.T, buyer_is_maker=row.m)
+def _agg_trade(symbol: str, row: models.RestAggTrade) -> models.AggTrade:
+    return models.AggTrade(event_time=row.trade_time, symbol=symbol,
+                           agg_trade_id=row.agg_trade_id, price=row.price, quantity=row.quantity,
+                           first_trade_id=row.first_trade_id, last_trade_id=row.last_trade_id,
+                           trade_time=row.trade_time, buyer_is_maker=row.buyer_is_maker)
 
 
 async def fetch_missing(history: MarketHistory, kind: str, symbol: str, last_id: int,

@@ -367,6 +367,65 @@ class DepthSnapshot(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     asks: tuple[PriceLevel, ...]
 
 
+class RestPublicTrade(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """``GET /api/v3/trades`` / ``historicalTrades`` entry (a market trade, not ours)."""
+
+    id: int
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal = Decimal(0)
+    time: int
+    is_buyer_maker: bool
+    is_best_match: bool = True
+
+
+class RestAggTrade(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /api/v3/aggTrades`` entry; single-letter wire names as on the stream."""
+
+    agg_trade_id: int = field(name="a")
+    price: Decimal = field(name="p")
+    quantity: Decimal = field(name="q")
+    first_trade_id: int = field(name="f")
+    last_trade_id: int = field(name="l")
+    trade_time: int = field(name="T")
+    buyer_is_maker: bool = field(name="m")
+    best_match: bool = field(name="M", default=True)
+
+
+class AvgPrice(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /api/v3/avgPrice``: the average over the last ``mins`` minutes."""
+
+    mins: int
+    price: Decimal
+
+
+class RestListOrder(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One member of an order list's ``orders`` (REST spelling of ``ListOrderRef``)."""
+
+    symbol: str
+    order_id: int
+    client_order_id: str
+
+
+class RestOrderList(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """An order list (OCO): ``POST order/oco``, ``DELETE``/``GET orderList``, ``openOrderList``.
+
+    ``order_reports`` is empty for the queries (they answer the list header only);
+    placement and cancel answers carry one ``RestOrder`` per leg.  A cancel report's
+    ``client_order_id`` is the cancel's own id; ``orders`` keeps the legs' ids.
+    """
+
+    symbol: str
+    order_list_id: int
+    contingency_type: str = "OCO"
+    list_status_type: str
+    list_order_status: str
+    list_client_order_id: str
+    transaction_time: int = 0
+    orders: tuple[RestListOrder, ...] = ()
+    order_reports: tuple[RestOrder, ...] = ()
+
+
 # -------------------------------------------------------------------- decoding
 
 _user_decoder = msgspec.json.Decoder(UserEvent)
@@ -451,3 +510,13 @@ def decode_rest(raw: bytes | str, type_: type):
         return msgspec.json.decode(raw, type=type_)
     except msgspec.DecodeError as exc:
         raise DecodeError(f"REST body as {type_}: {exc}") from exc
+
+
+def decode_canceled_entry(raw: bytes | msgspec.Raw) -> RestOrder | RestOrderList:
+    """One entry of ``DELETE /api/v3/openOrders``: a plain order, or an OCO as a whole list.
+
+    The answer mixes both shapes untagged, so the list's ``contingencyType`` key is
+    what tells them apart (an order never has it).
+    """
+    data = bytes(raw)
+    return decode_rest(data, RestOrderList if b'"contingencyType"' in data else RestOrder)

@@ -24,17 +24,19 @@ within the caller's ``max_wait_s``.  The request is signed *after* the wait, so
 a long wait cannot push its timestamp out of ``recvWindow``.
 
 The last used-weight and order-count headers are also kept on the instance
-(``used_weight``, ``order_count``).
+(``used_weight``, ``order_count``); a response carrying order counts is also
+handed to ``on_order_counts`` (the gateway's ORDERS budget follows the exchange's
+count through it).  The endpoints beyond orders and account live in the
+``rest_endpoints.RestEndpoints`` mixin.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -59,11 +61,16 @@ from daemon.venues.binance.models import (
     DepthSnapshot,
     ExchangeInfo,
     RestOrder,
-    RestTrade,
     decode_rest,
 )
 from daemon.venues.binance.ratelimit import RateGovernor, Ticket, rules_from_exchange_info
 from daemon.venues.binance.request_weights import request_cost
+from daemon.venues.binance.rest_endpoints import (
+    USE_DEFAULT_WAIT,
+    EmptyAnswer,
+    RestEndpoints,
+    Security,
+)
 from daemon.venues.binance.signing import Params, encode_params, signed_query
 
 log = logging.getLogger(__name__)
@@ -74,7 +81,11 @@ T = TypeVar("T")
 TRANSPORT_FAILURE_CODE = 0
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_USE_DEFAULT: Any = object()
+_USE_DEFAULT: Any = USE_DEFAULT_WAIT
+
+#: ``on_order_counts(count_10s, count_1d)``: a response's X-MBX-ORDER-COUNT-10S / -1D
+#: (``None`` for one it did not carry), e.g. ``Gateway.observe_order_counts``.
+OrderCountsCallback = Callable[[int | None, int | None], None]
 
 
 @dataclass
@@ -97,14 +108,6 @@ class _Call:
     clock_generation: int = -1
 
 
-class Security(enum.Enum):
-    """The seed's endpoint security types, reduced to what the client must do."""
-
-    NONE = "none"          # public market data
-    API_KEY = "api_key"    # USER_STREAM / MARKET_DATA: X-MBX-APIKEY header only
-    SIGNED = "signed"      # TRADE / USER_DATA: header + timestamp + recvWindow + signature
-
-
 class _ServerTime(msgspec.Struct):
     serverTime: int
 
@@ -113,11 +116,7 @@ class _ListenKey(msgspec.Struct):
     listenKey: str
 
 
-class _Empty(msgspec.Struct):
-    """``{}`` answers (ping, listenKey keepalive/close)."""
-
-
-class BinanceRest:
+class BinanceRest(RestEndpoints):
     """Async client for ``/api/v3``; see docs/internals.md for the contract."""
 
     def __init__(self, base_url: str, credentials: Credentials | None,
@@ -140,6 +139,8 @@ class BinanceRest:
         self.used_weight: dict[str, int] = {}
         #: Last seen ``X-MBX-ORDER-COUNT-<interval>`` values, e.g. ``{"10S": 1, "1D": 12}``.
         self.order_count: dict[str, int] = {}
+        #: Called with each response's order counts; set by the daemon to feed the gateway.
+        self.on_order_counts: OrderCountsCallback | None = None
         self._credentials = credentials
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -173,7 +174,7 @@ class BinanceRest:
     # ------------------------------------------------------------ general
 
     async def ping(self) -> None:
-        await self._request("GET", "/api/v3/ping", _Empty)
+        await self._request("GET", "/api/v3/ping", EmptyAnswer)
 
     async def server_time(self) -> int:
         return (await self._request("GET", "/api/v3/time", _ServerTime)).serverTime
@@ -246,12 +247,6 @@ class BinanceRest:
         return await self._request("GET", "/api/v3/openOrders", list[RestOrder],
                                    params={"symbol": symbol}, security=Security.SIGNED)
 
-    async def my_trades(self, symbol: str, *, from_id: int | None = None,
-                        limit: int = 500) -> list[RestTrade]:
-        params = {"symbol": symbol, "fromId": from_id, "limit": limit}
-        return await self._request("GET", "/api/v3/myTrades", list[RestTrade],
-                                   params=params, security=Security.SIGNED)
-
     # ------------------------------------------------------------ listenKey (seed era)
 
     async def create_listen_key(self) -> str:
@@ -261,11 +256,11 @@ class BinanceRest:
         return answer.listenKey
 
     async def keepalive_listen_key(self, key: str) -> None:
-        await self._request("PUT", "/api/v3/userDataStream", _Empty,
+        await self._request("PUT", "/api/v3/userDataStream", EmptyAnswer,
                             params={"listenKey": key}, security=Security.API_KEY)
 
     async def close_listen_key(self, key: str) -> None:
-        await self._request("DELETE", "/api/v3/userDataStream", _Empty,
+        await self._request("DELETE", "/api/v3/userDataStream", EmptyAnswer,
                             params={"listenKey": key}, security=Security.API_KEY)
 
     # ------------------------------------------------------------ plumbing
@@ -390,6 +385,7 @@ class BinanceRest:
 
     def _record_limits(self, headers: httpx.Headers, ticket: Ticket | None) -> None:
         self.governor.observe(ticket, headers)
+        seen_counts: dict[str, int] = {}
         for name, value in headers.items():
             lower = name.lower()
             if lower.startswith("x-mbx-used-weight-"):
@@ -402,6 +398,26 @@ class BinanceRest:
                 target[interval.upper()] = int(value)
             except ValueError:
                 log.debug("rest.bad_limit_header name=%s", name)
+                continue
+            if target is self.order_count:
+                seen_counts[interval.upper()] = target[interval.upper()]
+        if seen_counts:
+            self._report_order_counts(seen_counts)
+
+    def _report_order_counts(self, counts: dict[str, int]) -> None:
+        """Hand one response's order counts to ``on_order_counts``.
+
+        A failing observer is logged, not raised: the order call it rides on has
+        already been answered, and turning an accepted order into an exception
+        would make the gateway treat a live order as failed.
+        """
+        callback = self.on_order_counts
+        if callback is None:
+            return
+        try:
+            callback(counts.get("10S"), counts.get("1D"))
+        except Exception:
+            log.exception("rest.order_counts_callback_failed counts=%s", counts)
 
 
 def _order_ref(symbol: str, order_id: int | None,
