@@ -1,22 +1,24 @@
-"""The ``<symbol>@aggTrade`` stream: trades of one taker order at one price, as one event.
+"""The ``<symbol>@aggTrade`` stream, published from the exchange's trade tape.
 
-Why built from the trade stream: the seed defines an aggregate trade as the
-trades "aggregated for a single taker order" (at one price, one instant); the
-trade payloads carry the buyer's and seller's order ids and which side was the
-maker, so the taker's order id is known without reaching into the matching
-engine.  Trades arrive in execution order within one exchange step, so a group
-ends when the next trade belongs to another (taker, price), or when the step
-ends (``flush``).
+Why from the tape (``sim.tape``): ``GET /api/v3/aggTrades`` answers from the same
+aggregate trades, so a client that fills a gap in its stream from REST sees the
+same ids, quantities and first/last trade ids.  The tape groups "trades from the
+same taker order, with the same price"; a taker order executes within one
+exchange step, so at the end of a step (``flush``) every group of that step is
+complete and is published once, in id order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from typing import Protocol
 
 import msgspec
 
 from sim.numbers import fmt8
+from sim.tape import AggTrade
+
+MAX_PER_FLUSH = 100_000  # more aggregate trades than one step can make
 
 
 class TradeMsg(msgspec.Struct):
@@ -27,56 +29,35 @@ class TradeMsg(msgspec.Struct):
     q: str
     T: int
     m: bool
-    b: int | None = None
-    a: int | None = None
-
-    @property
-    def taker_order_id(self) -> int | None:
-        """The seller's order when the buyer was the maker, else the buyer's."""
-        return self.a if self.m else self.b
 
 
-class AggTradeBuilder:
-    """Groups one symbol's trades and hands each finished group to ``publish``."""
+class AggSource(Protocol):
+    def aggs_from_id(self, first_id: int, limit: int) -> list[AggTrade]: ...
 
-    def __init__(self, symbol: str, publish: Callable[[dict[str, object]], None]) -> None:
+
+class AggTradePublisher:
+    """Publishes one symbol's aggregate trades that appeared on its tape since the last flush."""
+
+    def __init__(self, symbol: str, tape: AggSource,
+                 publish: Callable[[dict[str, object]], None]) -> None:
         self.symbol = symbol
+        self.tape = tape
         self.publish = publish
-        self.next_id = 1
-        self._key: tuple[object, ...] | None = None
-        self._first = self._last = self._time = 0
-        self._price = ""
-        self._buyer_maker = False
-        self._qty = Decimal(0)
-
-    def add(self, trade: TradeMsg, qty: Decimal) -> None:
-        key = (trade.taker_order_id, trade.p, trade.m, trade.T)
-        if key != self._key or trade.taker_order_id is None:
-            self.flush()
-            self._key = key
-            self._first, self._time = trade.t, trade.T
-            self._price, self._buyer_maker = trade.p, trade.m
-            self._qty = qty
-        else:
-            self._qty += qty
-        self._last = trade.t
+        self.last_id = 0
 
     def flush(self) -> None:
-        if self._key is None:
-            return
-        self._key = None
-        agg_id = self.next_id
-        self.next_id += 1
-        self.publish({
-            "e": "aggTrade",
-            "E": self._time,
-            "s": self.symbol,
-            "a": agg_id,
-            "p": self._price,
-            "q": fmt8(self._qty),
-            "f": self._first,
-            "l": self._last,
-            "T": self._time,
-            "m": self._buyer_maker,
-            "M": True,
-        })
+        for agg in self.tape.aggs_from_id(self.last_id + 1, MAX_PER_FLUSH):
+            self.last_id = agg.agg_id
+            self.publish({
+                "e": "aggTrade",
+                "E": agg.time,
+                "s": self.symbol,
+                "a": agg.agg_id,
+                "p": fmt8(agg.price),
+                "q": fmt8(agg.qty),
+                "f": agg.first_id,
+                "l": agg.last_id,
+                "T": agg.time,
+                "m": agg.buyer_is_maker,
+                "M": True,
+            })

@@ -1,8 +1,9 @@
 """The derived market streams: aggTrade, kline_*, tickers and depth, fed by the exchange.
 
-Why derived from the hub's trade events and the books: the matching engine
-already publishes every trade (``<symbol>@trade``) and keeps the books; the
-other streams are views of those two, computed once per topic per push (the hub
+Why derived from the hub's trade events, the trade tape and the books: the
+matching engine already publishes every trade (``<symbol>@trade``), records it
+on the tape (``sim.tape``, which REST ``aggTrades`` also reads) and keeps the
+books; the other streams are views of those, computed once per topic per push (the hub
 encodes one frame per topic, whatever the number of subscribers) and only for
 topics somebody listens to.  The exchange calls ``on_step`` at the end of every
 atomic step, which closes the step's aggregate trades and lets the depth feed
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import trio
 
-from sim.agg_trades import AggTradeBuilder, TradeMsg
+from sim.agg_trades import AggTradePublisher, TradeMsg
 from sim.bars import SymbolBars
 from sim.depth_feed import CADENCES_MS, DepthFeed
 from sim.hub import market_topic
@@ -55,7 +56,8 @@ class MarketFeed:
         self.bars = {symbol: SymbolBars(symbol) for symbol in self.symbols}
         self.tickers = {symbol: RollingTicker(symbol) for symbol in self.symbols}
         self.aggs = {
-            symbol: AggTradeBuilder(symbol, partial(self.hub.publish, market_topic(symbol, "aggTrade")))
+            symbol: AggTradePublisher(symbol, exchange.tape[symbol],
+                                      partial(self.hub.publish, market_topic(symbol, "aggTrade")))
             for symbol in self.symbols
         }
         self.trades_seen = 0
@@ -85,13 +87,12 @@ class MarketFeed:
             log.error("feed.bad_trade topic=%s error=%r", topic, exc)
             return
         self.trades_seen += 1
-        self.aggs[symbol].add(trade, qty)
         market_time = self.clock.at(trade.T)
         self.bars[symbol].add_trade(market_time, trade.t, price, qty, not trade.m)
         self.tickers[symbol].add_trade(market_time, trade.t, price, qty)
 
     def on_step(self, symbols: Iterable[str]) -> None:
-        """End of one exchange step: close aggregate trades, note touched book levels."""
+        """End of one exchange step: publish its aggregate trades, note touched book levels."""
         symbols = tuple(symbols)
         for symbol in symbols:
             builder = self.aggs.get(symbol)

@@ -262,3 +262,32 @@ async def test_a_busy_feed_arrives_complete_and_in_order(nursery, compression):
                 last[key] = ident
                 count += 1
     sim.shutdown()
+
+
+async def test_agg_trades_and_closed_klines_agree_with_rest(nursery):
+    """What a client fills a stream gap with (REST) is what the stream said."""
+    sim = await start(nursery, taker_probability=1.0, stream_stats_interval_s=0.2)
+    url = f"{sim.stream_url}/stream?streams=btcusdt@aggTrade/btcusdt@kline_1s"
+    aggs: list[dict] = []
+    closed: list[dict] = []
+    async with ws_connect(url) as ws, httpx.AsyncClient(base_url=sim.rest_url, timeout=10) as http:
+        with trio.fail_after(WAIT_S):
+            while len(closed) < 2 or len(aggs) < 10:
+                envelope = json.loads(await ws.recv())
+                if envelope["stream"] == "btcusdt@aggTrade":
+                    aggs.append(envelope["data"])
+                elif envelope["data"]["k"]["x"] and envelope["data"]["k"]["n"]:
+                    closed.append(envelope["data"]["k"])
+        rest_aggs = (await http.get("/api/v3/aggTrades", params={
+            "symbol": "BTCUSDT", "fromId": str(aggs[0]["a"]), "limit": str(len(aggs))})).json()
+        assert rest_aggs == [{key: agg[key] for key in ("a", "p", "q", "f", "l", "T", "m", "M")}
+                             for agg in aggs]
+        rows = (await http.get("/api/v3/klines", params={
+            "symbol": "BTCUSDT", "interval": "1s", "startTime": str(closed[0]["t"]),
+            "endTime": str(closed[-1]["T"])})).json()
+        by_open = {row[0]: row for row in rows}
+        for kline in closed:
+            row = by_open[kline["t"]]
+            assert [row[1], row[2], row[3], row[4], row[5], row[6], row[8]] == [
+                kline["o"], kline["h"], kline["l"], kline["c"], kline["v"], kline["T"], kline["n"]]
+    sim.shutdown()

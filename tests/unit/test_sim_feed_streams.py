@@ -8,13 +8,13 @@ from decimal import Decimal as D
 
 import pytest
 
-from sim.agg_trades import AggTradeBuilder, TradeMsg
 from sim.bars import Bar, SymbolBars, bar_end, bar_start
 from sim.config import SimConfig
 from sim.exchange import Exchange
 from sim.hub import Collector
 from sim.market_clock import MarketClock
 from sim.market_feed import MarketFeed
+from sim.requests import parse_new_order
 from sim.stream_names import KLINE_INTERVALS_MS, parse_stream_name
 from sim.tickers import RollingTicker
 
@@ -170,26 +170,26 @@ def test_quiet_ticker_reports_no_trades():
 
 # --------------------------------------------------------------- aggTrades
 
-def trade(t, price, qty, *, buyer, seller, buyer_maker, time=T0):
-    return TradeMsg(t=t, p=price, q=qty, T=time, m=buyer_maker, b=buyer, a=seller)
-
-
-def test_aggregate_trades_group_one_taker_order_at_one_price():
-    published = []
-    builder = AggTradeBuilder("BTCUSDT", published.append)
-    # Taker 50 (a seller: the buyers are makers) hits two makers at 10, one at 9.
-    for t, price, buyer in ((1, "10", 11), (2, "10", 12), (3, "9", 13)):
-        builder.add(trade(t, price, "1", buyer=buyer, seller=50, buyer_maker=True), D("1.5"))
-    # Taker 60 (a buyer) at 11.
-    builder.add(trade(4, "11", "1", buyer=60, seller=14, buyer_maker=False), D("2"))
-    builder.flush()
-    builder.flush()  # nothing left: no event
-    assert [(e["a"], e["p"], e["q"], e["f"], e["l"], e["m"]) for e in published] == [
-        (1, "10", "3.00000000", 1, 2, True),
-        (2, "9", "1.50000000", 3, 3, True),
-        (3, "11", "2.00000000", 4, 4, False),
-    ]
-    assert set(published[0]) == {"e", "E", "s", "a", "p", "q", "f", "l", "T", "m", "M"}
+def test_agg_trade_stream_is_the_tape_that_rest_reads():
+    exchange = Exchange(SimConfig(seed=5, taker_probability=1.0, takers_per_step=2,
+                                  volatility_bps=0), clock=lambda: T0)
+    MarketFeed(exchange)
+    aggs = Collector()
+    exchange.hub.subscribe("ethusdt@aggTrade", aggs)
+    best_ask = exchange.depth("ETHUSDT", 1)["asks"][0][0]
+    # A user's small order first in line at the best ask: a taker buying through it takes the
+    # participant's quote behind it at the same price, two trades in one aggregate.
+    exchange.place_order(exchange.default_account, parse_new_order({
+        "symbol": "ETHUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+        "quantity": "0.0100", "price": best_ask}))
+    for _ in range(15):
+        exchange.step()
+    streamed = aggs.payloads("aggTrade")
+    kept = exchange.tape["ETHUSDT"].aggs_recent(10_000)
+    assert [(e["a"], e["f"], e["l"], D(e["q"]), D(e["p"]), e["m"]) for e in streamed] == [
+        (a.agg_id, a.first_id, a.last_id, a.qty, a.price, a.buyer_is_maker) for a in kept]
+    assert any(e["l"] > e["f"] for e in streamed)  # some taker orders took several makers
+    assert set(streamed[0]) == {"e", "E", "s", "a", "p", "q", "f", "l", "T", "m", "M"}
 
 
 def test_feed_publishes_agg_trades_that_sum_to_the_trades():
