@@ -43,6 +43,7 @@ from wsproto.utilities import LocalProtocolError
 log = logging.getLogger(__name__)
 
 EXTENSION = "tradingd.frames"
+_CLOSED_CHECK_S = 0.05
 BATCH_KEY = "tradingd.texts"  # in a websocket.send message: UTF-8 payloads of text frames
 
 
@@ -142,10 +143,17 @@ class MonitoredWSStream(WSStream):
         self.connection = _ReportingConnection(self.connection, self.frames)
 
     async def _send_pings(self) -> None:
+        """Ping every interval; wake often enough to end soon after the socket closes.
+
+        (hypercorn's own loop sleeps a whole interval, so a closed connection keeps
+        its task group, and a graceful shutdown, waiting for up to 20 s.)
+        """
         interval = self.config.websocket_ping_interval
         number = 0
         while not self.closed:
-            await self.context.sleep(interval)
+            due = self.context.time() + interval
+            while not self.closed and (left := due - self.context.time()) > 0:
+                await self.context.sleep(min(left, _CLOSED_CHECK_S))
             if self.closed:
                 return
             number += 1

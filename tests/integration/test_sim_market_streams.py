@@ -232,15 +232,20 @@ async def test_the_connection_lifetime_is_a_scaled_day(nursery):
     sim.shutdown()
 
 
-async def test_server_shutdown_event_then_close(nursery):
-    sim = await start(nursery)
-    async with ws_connect(f"{sim.stream_url}/stream?streams=btcusdt@trade") as ws:
-        sim.shutdown()
-        with trio.fail_after(WAIT_S):
-            while (envelope := json.loads(await ws.recv()))["stream"] != "!serverShutdown":
-                pass
-        assert envelope["data"]["e"] == "serverShutdown"
-        assert await closed_code(ws) == 1001
+async def test_server_shutdown_event_then_close_and_a_prompt_stop():
+    """``serverShutdown``, close 1001, and the server is gone long before its grace period."""
+    async with trio.open_nursery() as nursery:
+        sim = await start(nursery, graceful_timeout_s=5.0, stream_ping_interval_s=20.0)
+        async with ws_connect(f"{sim.stream_url}/stream?streams=btcusdt@trade") as ws:
+            stopping = trio.current_time()
+            sim.shutdown()
+            with trio.fail_after(WAIT_S):
+                while (envelope := json.loads(await ws.recv()))["stream"] != "!serverShutdown":
+                    pass
+            assert envelope["data"]["e"] == "serverShutdown"
+            assert await closed_code(ws) == 1001
+    # No task of the closed connection (such as its ping timer) holds the server up.
+    assert trio.current_time() - stopping < 1.0
 
 
 @pytest.mark.parametrize("compression", [None, "deflate"])
