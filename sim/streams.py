@@ -81,13 +81,16 @@ class Connection:
             if envelope is None:
                 envelope = self._envelopes[topic] = b'{"stream":%s,"data":' % json.dumps(label).encode()
             data = b"%s%s}" % (envelope, data)
+        self._queue(data)
+
+    def _queue(self, frame: bytes) -> None:
         self.queued += 1
-        self._send.send_nowait(data)
+        self._send.send_nowait(frame)
 
     def reply(self, payload: dict[str, object]) -> None:
         """A control answer, queued behind the events already on their way."""
         if self.close_reason is None:
-            self._send.send_nowait(json.dumps(payload, separators=(",", ":")).encode())
+            self._queue(json.dumps(payload, separators=(",", ":")).encode())
 
     def notify_shutdown(self, event_time_ms: int) -> None:
         """Today's ``serverShutdown`` event (combined: from the stream ``!serverShutdown``)."""
@@ -95,12 +98,12 @@ class Connection:
             payload = b'{"e":"serverShutdown","E":%d}' % event_time_ms
             if self.combined:
                 payload = b'{"stream":"!serverShutdown","data":%s}' % payload
-            self._send.send_nowait(payload)
+            self._queue(payload)
 
     def finish(self, reason: str, code: int = 1000) -> None:
         if self.close_reason is None:
             self.close_reason, self.close_code = reason, code
-            self._send.send_nowait(_END)
+            self._queue(_END)
 
     def subscribe(self, name: str) -> None:
         topic = self.router.topic_for(name, self)

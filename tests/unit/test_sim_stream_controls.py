@@ -148,3 +148,13 @@ def test_limits_are_checked():
         StreamLimits(lifetime_s=-1)
     assert StreamLimits(pong_timeout_s=60).watch_interval_s == 1.0
     assert StreamLimits(pong_timeout_s=2).watch_interval_s == 0.2
+
+
+async def test_queued_counts_every_frame_the_writer_will_take():
+    conn = connection()
+    conn.subscribe("btcusdt@trade")
+    conn.router.hub.publish("btcusdt@trade", {"t": 1})
+    handle_control(conn, json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
+    conn.notify_shutdown(1)
+    conn.finish("bye", code=1001)
+    assert conn.queued == len(frames(conn)) == 4
