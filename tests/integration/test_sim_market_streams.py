@@ -297,3 +297,18 @@ async def test_agg_trades_and_closed_klines_agree_with_rest(nursery):
             assert [row[1], row[2], row[3], row[4], row[5], row[6], row[8]] == [
                 kline["o"], kline["h"], kline["l"], kline["c"], kline["v"], kline["T"], kline["n"]]
     sim.shutdown()
+
+
+async def test_the_depth_gap_fault_reaches_the_diff_stream(nursery):
+    sim = await start(nursery)
+    async with ws_connect(f"{sim.stream_url}/ws/ethusdt@depth@100ms") as ws:
+        previous = await recv_json(ws)
+        sim.faults.depth_gap("ETHUSDT")
+        with trio.fail_after(WAIT_S):
+            while (event := await recv_json(ws))["U"] == previous["u"] + 1:
+                previous = event
+        assert event["U"] > previous["u"] + 1  # a client must notice and re-sync
+        assert sim.feed.depth.events_dropped == 1
+        following = await recv_json(ws)
+        assert following["U"] == event["u"] + 1  # and the chain goes on from there
+    sim.shutdown()
