@@ -37,6 +37,7 @@ class Network:
         return {
             "addressRegex": self.address_regex,
             "coin": coin,
+            "depositDesc": "",  # the reason shown while deposits are off; they never are here
             "depositEnable": True,
             "isDefault": self.is_default,
             "memoRegex": self.memo_regex,
@@ -46,6 +47,7 @@ class Network:
             "resetAddressStatus": False,
             "specialTips": "",
             "unLockConfirm": self.unlock_confirm,
+            "withdrawDesc": "",  # likewise for withdrawals
             "withdrawEnable": True,
             "withdrawFee": self.withdraw_fee,
             "withdrawIntegerMultiple": "0.00000001",

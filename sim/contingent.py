@@ -88,6 +88,7 @@ class ContingentOrders(_Base):
             owner.lock(self._lock_asset(spec, req.side), reserve)
         order = self._new_order(owner, spec, req, [], reserve, now)
         order.working = False
+        order.working_time = -1  # workingTime -1 until the trigger (today's docs)
         order.order_list_id = order_list_id
         self.stops[spec.symbol].add(order, self.last_price(spec.symbol))
         self._report(order, "NEW", now)

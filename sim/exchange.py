@@ -37,6 +37,7 @@ from sim.engine import Match, Order, OrderBook
 from sim.filters import AveragePrice
 from sim.hub import EventHub, market_topic, user_topic
 from sim.market import SyntheticMarket
+from sim.market_clock import MarketClock
 from sim.numbers import ZERO, up8
 from sim.order_checks import check_user_order
 from sim.requests import NewOrder, OrderRef
@@ -100,6 +101,8 @@ class Exchange(ContingentOrders):
         # snapshot is rendered (sim.market_feed: aggTrade groups, diff-depth levels).
         self.book_observers: list[Callable[[Iterable[str]], None]] = []
         self.market_paused = False
+        # The one clock of klines and 24-hour statistics, streams and REST alike.
+        self.market_clock = MarketClock(config.time_factor, self.now_ms())
         self.market = SyntheticMarket(self, config)
         if seed_liquidity:  # tests of the matching rules start from empty books
             self.market.seed_books()
@@ -184,7 +187,7 @@ class Exchange(ContingentOrders):
         return [render.my_trade(record) for record in chosen]
 
     def account_info(self, account: Account) -> dict[str, object]:
-        return render.account_info(account)
+        return render.account_info(account, self.wallet.book(account).uid)
 
     def depth(self, symbol: str, limit: int) -> dict[str, object]:
         book = self.books[self.spec(symbol).symbol]
@@ -296,6 +299,7 @@ class Exchange(ContingentOrders):
             stop_price=req.stop_price or ZERO,
             iceberg_qty=req.iceberg_qty or ZERO,
             trailing_delta=req.trailing_delta or 0,
+            working_time=now,  # in the book (or traded) from now; a parked stop resets it
         )
         if owner is not None:
             owner.orders[(spec.symbol, order_id)] = order

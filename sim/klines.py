@@ -9,6 +9,11 @@ epoch, weeks from Monday 00:00, months from the 1st.  A kline exists for every
 interval from the one holding the first kept trade up to the current one; an
 interval without trades repeats the previous close as open/high/low/close with
 zero volumes and 0 trades, as the exchange shows a quiet minute.
+
+Times are on the market clock (``sim.market_clock``), as the kline streams'
+are: ``now``, ``start``/``end`` and the open/close times are market times, and a
+trade (wall time ``T``) belongs to the kline holding ``clock.at(T)``.  Without a
+clock (or at factor 1) market time is wall time.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from sim.market_clock import MarketClock
 from sim.numbers import down8, fmt8
 from sim.tape import PublicTrade, SymbolTape
 
@@ -31,6 +37,7 @@ INTERVALS_MS: dict[str, int] = {
 }
 _MONDAY_OFFSET = 4 * _DAY  # 1970-01-01 was a Thursday
 WINDOW_24H_MS = _DAY
+_WALL = MarketClock(1, 0)  # market time is wall time
 
 
 def open_time(interval: str, t: int) -> int:
@@ -90,20 +97,22 @@ def kline_opens(interval: str, *, first: int, now: int, start: int | None, end: 
 
 
 def klines(tape: SymbolTape, interval: str, *, now: int, start: int | None, end: int | None,
-           limit: int) -> list[list[object]]:
-    """The ``GET /api/v3/klines`` rows (the seed's 12 columns)."""
+           limit: int, clock: MarketClock = _WALL) -> list[list[object]]:
+    """The ``GET /api/v3/klines`` rows (the seed's 12 columns); times on ``clock``."""
     kept = tape.trades()
     if not kept:
         return []
     rows: list[list[object]] = []
-    for opened in kline_opens(interval, first=kept[0].time, now=now, start=start, end=end,
-                              limit=limit):
-        closes = next_open(interval, opened) - 1
-        trades = tape.between(opened, closes)
+    for opened in kline_opens(interval, first=clock.at(kept[0].time), now=now, start=start,
+                              end=end, limit=limit):
+        following = next_open(interval, opened)
+        closes = following - 1
+        first_wall = clock.wall_at(opened)
+        trades = tape.between(first_wall, clock.wall_at(following) - 1)
         if trades:
             rows.append(_row(opened, closes, trades))
             continue
-        before = tape.before(opened)
+        before = tape.before(first_wall)
         price = before.price if before is not None else kept[0].price
         rows.append([opened, fmt8(price), fmt8(price), fmt8(price), fmt8(price), fmt8(ZERO),
                      closes, fmt8(ZERO), 0, fmt8(ZERO), fmt8(ZERO), "0"])
@@ -128,11 +137,16 @@ def _row(opened: int, closes: int, trades: list[PublicTrade]) -> list[object]:
 
 def ticker_24hr(symbol: str, tape: SymbolTape, *, now: int,
                 book_top: Callable[[], tuple[tuple[Decimal, Decimal] | None,
-                                             tuple[Decimal, Decimal] | None]]) -> dict[str, object]:
-    """The seed's ``ticker/24hr`` entry over the trades of the last 24 hours (kept ones)."""
+                                             tuple[Decimal, Decimal] | None]],
+                clock: MarketClock = _WALL) -> dict[str, object]:
+    """The seed's ``ticker/24hr`` entry over the trades of the last 24 hours (kept ones).
+
+    The window is 24 hours of market time (``now`` and the open/close times are
+    market times), as the ``@ticker`` stream's."""
     opened = now - WINDOW_24H_MS
-    trades = tape.between(opened, now)
-    before = tape.before(opened)
+    first_wall = clock.wall_at(opened)
+    trades = tape.between(first_wall, clock.wall_at(now + 1) - 1)
+    before = tape.before(first_wall)
     bid, ask = book_top()
     bid_price, bid_qty = bid or (ZERO, ZERO)
     ask_price, ask_qty = ask or (ZERO, ZERO)

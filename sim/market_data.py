@@ -105,8 +105,10 @@ class MarketDataApi:
             raise errors.bad_interval()
         limit = _limit(params)
         start, end = _opt_int(params, "startTime"), _opt_int(params, "endTime")
-        rows = klines(self.exchange.tape[spec.symbol], interval, now=self.exchange.now_ms(),
-                      start=start, end=end, limit=limit)
+        clock = self.exchange.market_clock  # the kline streams' clock (sim.market_clock)
+        rows = klines(self.exchange.tape[spec.symbol], interval,
+                      now=clock.at(self.exchange.now_ms()), start=start, end=end, limit=limit,
+                      clock=clock)
         return JSONResponse(rows)
 
     # ----------------------------------------------------------------- prices
@@ -114,8 +116,10 @@ class MarketDataApi:
     async def avg_price(self, request: Request) -> Response:
         params = _params(request)
         spec = self.exchange.spec(required(params, "symbol"))
-        return JSONResponse({"mins": spec.avg_price_mins,
-                             "price": fmt8(self.exchange.avg_price(spec.symbol))})
+        price = self.exchange.avg_price(spec.symbol)
+        # closeTime: the last trade's time, as today's docs say (0 before any trade).
+        return JSONResponse({"mins": spec.avg_price_mins, "price": fmt8(price),
+                             "closeTime": self.exchange.avg_prices[spec.symbol].last_time})
 
     async def ticker_24hr(self, request: Request) -> Response:
         return self._per_symbol(request, self._ticker_24hr)
@@ -128,9 +132,10 @@ class MarketDataApi:
 
     def _ticker_24hr(self, spec: SymbolSpec) -> dict[str, object]:
         book = self.exchange.books[spec.symbol]
+        clock = self.exchange.market_clock  # the @ticker stream's clock (sim.market_clock)
         return ticker_24hr(spec.symbol, self.exchange.tape[spec.symbol],
-                           now=self.exchange.now_ms(),
-                           book_top=lambda: (book.best("BUY"), book.best("SELL")))
+                           now=clock.at(self.exchange.now_ms()),
+                           book_top=lambda: (book.best("BUY"), book.best("SELL")), clock=clock)
 
     def _price(self, spec: SymbolSpec) -> dict[str, object]:
         last = self.exchange.tape[spec.symbol].last()

@@ -11,7 +11,8 @@ see which price levels the step touched (see ``sim.depth_feed``).
 
 Cadences (wall time, as the seed's "Update Speed"): depth 100 ms and 1000 ms;
 klines, tickers and mini tickers every ``stats_interval_s`` (1 s).  Kline and
-ticker *times* run on the market clock (``sim.market_clock``).
+ticker *times* run on the exchange's one market clock (``exchange.market_clock``,
+see ``sim.market_clock``), which REST klines and tickers read too.
 """
 
 from __future__ import annotations
@@ -44,12 +45,17 @@ _encoder = msgspec.json.Encoder()
 class MarketFeed:
     """All derived streams of one exchange; ``run`` drives the periodic ones."""
 
-    def __init__(self, exchange: Exchange, *, time_factor: float = 1.0,
+    def __init__(self, exchange: Exchange, *, time_factor: float | None = None,
                  stats_interval_s: float = 1.0,
                  take_gap: Callable[[str], bool] | None = None) -> None:
+        """``time_factor``, if given, must be the exchange's (``SimConfig.time_factor``):
+        a feed on a clock of its own would show klines REST does not know."""
         self.exchange = exchange
         self.hub = exchange.hub
-        self.clock = MarketClock(time_factor, exchange.now_ms())
+        self.clock: MarketClock = exchange.market_clock
+        if time_factor is not None and time_factor != self.clock.time_factor:
+            raise ValueError(f"time_factor {time_factor} differs from the exchange's "
+                             f"{self.clock.time_factor}: set SimConfig.time_factor")
         self.stats_interval_s = stats_interval_s
         self.depth = DepthFeed(self.hub, exchange.books, exchange.now_ms, take_gap=take_gap)
         self.symbols = sorted(exchange.specs)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sim.engine import Order
 from sim.numbers import fmt8
+from sim.symbols import SELF_TRADE_PREVENTION_MODE
 
 if TYPE_CHECKING:
     from sim.accounts import Account
@@ -94,7 +95,8 @@ def list_placed(order_list: OrderList, transact_time: int) -> dict[str, object]:
     body = _header(order_list)
     body["orderReports"] = [
         {"symbol": order.symbol, "orderId": order.order_id, "orderListId": order.order_list_id,
-         "clientOrderId": order.client_order_id, "transactTime": transact_time, **_leg_core(order)}
+         "clientOrderId": order.client_order_id, "transactTime": transact_time, **_leg_core(order),
+         "workingTime": order.working_time, "selfTradePreventionMode": SELF_TRADE_PREVENTION_MODE}
         for order in order_list.orders
     ]
     return body
@@ -106,7 +108,8 @@ def list_canceled(order_list: OrderList, cancel_client_order_id: str) -> dict[st
     body["orderReports"] = [
         {"symbol": order.symbol, "origClientOrderId": order.client_order_id,
          "orderId": order.order_id, "orderListId": order.order_list_id,
-         "clientOrderId": cancel_client_order_id, **_leg_core(order)}
+         "clientOrderId": cancel_client_order_id, "transactTime": order.update_time,
+         **_leg_core(order), "selfTradePreventionMode": SELF_TRADE_PREVENTION_MODE}
         for order in order_list.orders
     ]
     return body

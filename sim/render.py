@@ -14,6 +14,7 @@ from decimal import Decimal
 from sim.accounts import Account, TradeRecord
 from sim.engine import Order
 from sim.numbers import ZERO, fmt8
+from sim.symbols import SELF_TRADE_PREVENTION_MODE
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,20 @@ def order_ack(order: Order, transact_time: int) -> dict[str, object]:
 
 
 def order_result(order: Order, transact_time: int) -> dict[str, object]:
+    """RESULT: the seed's fields, then today's ``origQuoteOrderQty``, ``workingTime``, STP mode."""
     body = order_ack(order, transact_time)
     body.update(_order_core(order))
     body.update(_contingent_fields(order))
+    body["origQuoteOrderQty"] = fmt8(order.quote_order_qty)
+    body.update(_working_fields(order))
     return body
+
+
+def _working_fields(order: Order) -> dict[str, object]:
+    """``workingTime`` (when the order went on the book; -1 while a stop waits for its
+    trigger) and ``selfTradePreventionMode``, which today's docs add to every order shape."""
+    return {"workingTime": order.working_time,
+            "selfTradePreventionMode": SELF_TRADE_PREVENTION_MODE}
 
 
 def _contingent_fields(order: Order) -> dict[str, object]:
@@ -94,22 +105,30 @@ def order_query(order: Order) -> dict[str, object]:
             "origQuoteOrderQty": fmt8(order.quote_order_qty),
         }
     )
+    body.update(_working_fields(order))
     if order.trailing_delta:
         body["trailingDelta"] = order.trailing_delta
     return body
 
 
 def order_canceled(order: Order, cancel_client_order_id: str) -> dict[str, object]:
-    """``DELETE /api/v3/order``: ``clientOrderId`` is the cancel's own id."""
+    """``DELETE /api/v3/order``: ``clientOrderId`` is the cancel's own id.
+
+    ``transactTime`` is the cancel's time, which is the order's last update (the
+    cancel is what updated it); today's cancel shape has no ``workingTime``.
+    """
     body: dict[str, object] = {
         "symbol": order.symbol,
         "origClientOrderId": order.client_order_id,
         "orderId": order.order_id,
         "orderListId": order.order_list_id,
         "clientOrderId": cancel_client_order_id,
+        "transactTime": order.update_time,
     }
     body.update(_order_core(order))
     body.update(_contingent_fields(order))
+    body["origQuoteOrderQty"] = fmt8(order.quote_order_qty)
+    body["selfTradePreventionMode"] = SELF_TRADE_PREVENTION_MODE
     return body
 
 
@@ -197,16 +216,28 @@ def account_position(account: Account, assets: list[str], event_time: int) -> di
     }
 
 
-def account_info(account: Account) -> dict[str, object]:
-    """``GET /api/v3/account``; commissions in basis points as the seed shows them."""
+def account_info(account: Account, uid: int) -> dict[str, object]:
+    """``GET /api/v3/account``; commissions in basis points as the seed shows them.
+
+    Today's additions: ``commissionRates`` (the same rates as exact fractions; the
+    sim has no buyer/seller surcharge, hence zeros), ``brokered``,
+    ``requireSelfTradePrevention`` and ``preventSor`` false (no broker, no STP
+    requirement, no SOR in the sim), and ``uid``: the account's UID of the
+    wallet endpoints (``sim.wallet``), so both views name the same user.
+    """
     return {
         "makerCommission": int(account.maker_rate * 10000),
         "takerCommission": int(account.taker_rate * 10000),
         "buyerCommission": 0,
         "sellerCommission": 0,
+        "commissionRates": {"maker": fmt8(account.maker_rate), "taker": fmt8(account.taker_rate),
+                            "buyer": fmt8(ZERO), "seller": fmt8(ZERO)},
         "canTrade": account.can_trade,
         "canWithdraw": True,
         "canDeposit": True,
+        "brokered": False,
+        "requireSelfTradePrevention": False,
+        "preventSor": False,
         "updateTime": account.update_time,
         "accountType": "SPOT",
         "balances": [
@@ -214,6 +245,7 @@ def account_info(account: Account) -> dict[str, object]:
             for asset, held in sorted(account.balances.items())
         ],
         "permissions": ["SPOT"],
+        "uid": uid,
     }
 
 

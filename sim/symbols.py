@@ -27,6 +27,13 @@ from typing import Any
 from sim.filter_specs import SymbolFilters, parse_symbol_filters
 from sim.numbers import floor_to_step
 
+# The engine matches any two orders, an account's own included (``sim.engine``
+# knows no owners), so the one self-trade prevention mode it truthfully has is
+# NONE: exchangeInfo offers only it and every order reports it (``sim.render``).
+# preventedMatchId and preventedQuantity appear only on orders expired by STP,
+# so never in the sim.
+SELF_TRADE_PREVENTION_MODE = "NONE"
+
 ORDER_TYPES: tuple[str, ...] = (
     "LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
     "TAKE_PROFIT_LIMIT",
@@ -168,7 +175,12 @@ class SymbolSpec:
     # ---------------------------------------------------------------- rendering
 
     def info(self) -> dict[str, object]:
-        """This symbol's entry of ``exchangeInfo.symbols``, in the seed's field order."""
+        """This symbol's entry of ``exchangeInfo.symbols``, in the seed's field order.
+
+        Today's fields are added where today's docs put them, with what the sim does:
+        no OTO and no cancelReplace endpoint (false), one permission set of the
+        seed's permissions, and self-trade prevention NONE only (``sim.render``).
+        """
         return {
             "symbol": self.symbol,
             "status": self.status,
@@ -182,12 +194,17 @@ class SymbolSpec:
             "orderTypes": list(self.order_types),
             "icebergAllowed": self.iceberg_allowed,
             "ocoAllowed": self.oco_allowed,
+            "otoAllowed": False,
             "quoteOrderQtyMarketAllowed": self.quote_order_qty_market_allowed,
             "allowTrailingStop": self.allow_trailing_stop,
+            "cancelReplaceAllowed": False,
             "isSpotTradingAllowed": self.is_spot_trading_allowed,
             "isMarginTradingAllowed": self.is_margin_trading_allowed,
             "filters": [dict(raw) for raw in self.filters.raw],
             "permissions": list(self.permissions),
+            "permissionSets": [list(self.permissions)],
+            "defaultSelfTradePreventionMode": SELF_TRADE_PREVENTION_MODE,
+            "allowedSelfTradePreventionModes": [SELF_TRADE_PREVENTION_MODE],
         }
 
 

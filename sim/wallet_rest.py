@@ -78,6 +78,9 @@ class WalletApi:
             "isLocked": False,
             "plannedRecoverTime": 0,
             "triggerCondition": dict(TRIGGER_CONDITION),
+            # Per-symbol ratios (UFR, IFER, GCR) of the quantitative rules; the sim
+            # computes none and never locks a key, so no symbol has indicators.
+            "indicators": {},
             "updateTime": self.book.book(req.account).created_ms,
         }})
 

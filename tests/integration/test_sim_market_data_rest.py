@@ -126,7 +126,8 @@ async def test_average_price_and_tickers(sim, client):
         sim.exchange.step()
     avg = (await client.get("/api/v3/avgPrice", params={"symbol": "BTCUSDT"})).json()
     assert avg == {"mins": 5, "price": format(sim.exchange.avg_price("BTCUSDT").quantize(
-        Decimal("0.00000001")), "f")}
+        Decimal("0.00000001")), "f"),
+        "closeTime": sim.exchange.tape["BTCUSDT"].last().time}  # the last trade's time
     one = (await client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"})).json()
     assert one["count"] == len(sim.exchange.tape["BTCUSDT"].trades())
     assert set(one) >= {"priceChange", "priceChangePercent", "weightedAvgPrice",

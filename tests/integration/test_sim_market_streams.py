@@ -151,6 +151,29 @@ async def test_klines_close_on_the_market_clock(nursery):
     sim.shutdown()
 
 
+async def test_a_closed_stream_kline_equals_the_rest_kline_at_time_factor_60(nursery):
+    """One market clock: REST ``klines`` of an open time shows what the stream closed."""
+    sim = await start(nursery, time_factor=60, stream_stats_interval_s=0.25, taker_probability=1.0)
+    async with ws_connect(f"{sim.stream_url}/ws/btcusdt@kline_1m") as ws:
+        with trio.fail_after(WAIT_S):
+            closed = []
+            while len(closed) < 2:  # the first may have opened before the subscription
+                kline = json.loads(await ws.recv())["k"]
+                if kline["x"] and kline["n"] > 0:
+                    closed.append(kline)
+    async with httpx.AsyncClient(base_url=sim.rest_url) as http:
+        for k in closed:
+            rows = (await http.get("/api/v3/klines", params={
+                "symbol": "BTCUSDT", "interval": "1m", "startTime": k["t"], "limit": 1})).json()
+            assert rows == [[k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"],
+                             k["n"], k["V"], k["Q"], "0"]]
+        ticker = (await http.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"})).json()
+    # The 24-hour window is market time as well: it ends past the klines just closed.
+    assert ticker["closeTime"] > closed[-1]["T"]
+    assert ticker["closeTime"] - ticker["openTime"] == 86_400_000
+    sim.shutdown()
+
+
 async def test_live_subscribe_and_combined_property_over_the_wire(nursery):
     sim = await start(nursery)
     async with ws_connect(f"{sim.stream_url}/ws") as ws:

@@ -210,8 +210,9 @@ def test_feed_publishes_agg_trades_that_sum_to_the_trades():
 
 def test_feed_klines_and_tickers_on_the_market_clock():
     wall = [T0]
-    exchange = Exchange(SimConfig(seed=4, taker_probability=1.0), clock=lambda: wall[0])
-    feed = MarketFeed(exchange, time_factor=60)  # one real second is a market minute
+    exchange = Exchange(SimConfig(seed=4, taker_probability=1.0, time_factor=60),
+                        clock=lambda: wall[0])
+    feed = MarketFeed(exchange)  # one real second is a market minute
     klines, tickers, arr, trades = Collector(), Collector(), Collector(), Collector()
     exchange.hub.subscribe("btcusdt@kline_1m", klines)
     exchange.hub.subscribe("btcusdt@ticker", tickers)
@@ -242,3 +243,19 @@ def test_market_clock():
     assert fast.real_seconds(3_600_000) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         MarketClock(0, T0)
+
+
+@pytest.mark.parametrize("factor", [1, 7, 60, 0.5, 1440])
+def test_wall_at_inverts_the_market_clock_exactly(factor):
+    """``wall_at(m)`` is the first wall ms at or past market ms ``m``: the kline views need it."""
+    clock = MarketClock(factor, T0)
+    for market in range(T0 - 200, T0 + 5_000, 37):
+        wall = clock.wall_at(market)
+        assert clock.at(wall) >= market > clock.at(wall - 1)
+
+
+def test_a_feed_cannot_run_on_a_clock_of_its_own():
+    exchange = Exchange(SimConfig(seed=4, time_factor=60), clock=lambda: T0)
+    assert MarketFeed(exchange).clock is exchange.market_clock
+    with pytest.raises(ValueError):
+        MarketFeed(exchange, time_factor=1)
