@@ -114,6 +114,7 @@ async def run_simulator(config: SimConfig, *, task_status=trio.TASK_STATUS_IGNOR
     router = StreamRouter(exchange.hub, listen_keys, set(exchange.specs),
                           limits=config.stream_limits())
     faults = Faults(exchange, listen_keys)
+    faults.streams = router  # server_shutdown: serverShutdown, then close after the grace
     feed = MarketFeed(exchange, stats_interval_s=config.stream_stats_interval_s,
                       take_gap=faults.take_depth_gap)
     app = build_app(exchange, listen_keys, router)

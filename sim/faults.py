@@ -26,8 +26,8 @@ JSON object when ``SimConfig.admin`` is on; ``GET /_sim/faults`` shows the state
 ``reorder_user_events(n)``     the next n user-data frames swap places with their successor
 ``expire_listen_keys()``       every listenKey expires now (``listenKeyExpired``, then close)
 ``terminate_user_streams()``   every WebSocket API subscription ends (``eventStreamTerminated``)
-``server_shutdown(kind, grace_s)``  ``serverShutdown`` then close on the WebSocket API;
-                               close (1001) on streams, as the 24-hour cut does
+``server_shutdown(kind, grace_s)``  ``serverShutdown`` now, close (1001) after ``grace_s``,
+                               on the WebSocket API and on streams (today's docs)
 ``clear()``                    lift every fault (the clock skew included)
 =============================  ==========================================================
 
@@ -68,6 +68,12 @@ class WsApiControl(Protocol):
     def server_shutdown(self, grace_s: float) -> int: ...
 
     def terminate_subscriptions(self) -> int: ...
+
+
+class StreamControl(Protocol):
+    """The market and listenKey streams (``sim.streams.StreamRouter``)."""
+
+    def server_shutdown(self, grace_s: float, kind: str = "all") -> int: ...
 
 
 class ExpiringKeys(Protocol):
@@ -140,6 +146,7 @@ class Faults:
         self._listen_keys = listen_keys
         self._clock = clock
         self.ws_api: WsApiControl | None = None
+        self.streams: StreamControl | None = None  # set by sim.app
         self.connections: set[TappedConnection] = set()  # registered by sim.ws_tap
         self.effects: Counter[str] = Counter()  # what the faults did, for assertions
         self.skew_ms = 0
@@ -230,16 +237,14 @@ class Faults:
         return ended
 
     def server_shutdown(self, kind: str = "all", grace_s: float = 1.0) -> int:
-        """WebSocket API: ``serverShutdown`` now, close after ``grace_s``; streams: close (1001)."""
+        """``serverShutdown`` now, close (1001) after ``grace_s``: WebSocket API and streams."""
         _kind(kind)
         grace = _duration("grace_s", grace_s)
         affected = 0
         if kind in ("user", "all") and self.ws_api is not None:
             affected += self.ws_api.server_shutdown(grace)
-        for connection in self._chosen(kind):
-            if not connection.ws_api:
-                connection.cut(1001, "server shutdown")
-                affected += 1
+        if self.streams is not None:
+            affected += self.streams.server_shutdown(grace, kind)
         self._injected("server_shutdown", kind=kind, grace_s=grace_s, connections=affected)
         return affected
 

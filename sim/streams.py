@@ -63,6 +63,7 @@ class Connection:
         self.close_code = 1000
         self._send, self.outgoing = trio.open_memory_channel[bytes](math.inf)
         self.queued = 0  # frames delivered and not yet taken by the writer (cheap to read)
+        self.nursery: trio.Nursery | None = None  # the connection's own tasks (set by serve)
 
     @property
     def lossless(self) -> bool:
@@ -99,6 +100,27 @@ class Connection:
             if self.combined:
                 payload = b'{"stream":"!serverShutdown","data":%s}' % payload
             self._queue(payload)
+
+    def server_shutdown(self, event_time_ms: int, grace_s: float) -> bool:
+        """``serverShutdown`` now, close (1001) after ``grace_s`` real seconds.
+
+        Today's docs: the event comes first and the disconnection follows, so a
+        client can move its streams to a new connection in between.  The close
+        runs in the connection's own nursery, so it dies with the connection.
+        False when the connection is already closing (nothing is sent).
+        """
+        if self.close_reason is not None:
+            return False
+        self.notify_shutdown(event_time_ms)
+        if grace_s <= 0 or self.nursery is None:
+            self.finish("server shutdown", code=GOING_AWAY)
+        else:
+            self.nursery.start_soon(self._finish_later, grace_s)
+        return True
+
+    async def _finish_later(self, grace_s: float) -> None:
+        await trio.sleep(grace_s)
+        self.finish("server shutdown", code=GOING_AWAY)
 
     def finish(self, reason: str, code: int = 1000) -> None:
         if self.close_reason is None:
@@ -192,13 +214,25 @@ class StreamRouter:
             return name
         return None
 
+    def server_shutdown(self, grace_s: float, kind: str = "all") -> int:
+        """``serverShutdown`` to the open connections of ``kind`` now, close them after ``grace_s``.
+
+        ``kind``: "market" (no listenKey), "user" (a listenKey stream) or "all";
+        returns how many were told.  Connections opened during the grace period
+        stand in for the replacement servers and are left alone.  The one path of
+        the ``server_shutdown`` fault (``sim.faults``) and of the server's stop.
+        """
+        now_ms = time.time_ns() // 1_000_000
+        told = 0
+        for connection in list(self._connections):
+            if kind == "all" or (kind == "user") == connection.lossless:
+                told += connection.server_shutdown(now_ms, grace_s)
+        return told
+
     def shutdown(self) -> None:
         """The server stops: ``serverShutdown`` to every connection, then close (1001)."""
         self.shutting_down.set()
-        now_ms = time.time_ns() // 1_000_000
-        for connection in list(self._connections):
-            connection.notify_shutdown(now_ms)
-            connection.finish("server shutdown", code=GOING_AWAY)
+        self.server_shutdown(0)
 
     async def serve(self, websocket: WebSocket, names: list[str], *, combined: bool) -> None:
         connection = Connection(self, combined=combined, max_pending=self.max_pending)
@@ -215,6 +249,7 @@ class StreamRouter:
             if self.shutting_down.is_set():
                 connection.finish("server shutdown", code=1001)
             async with trio.open_nursery() as nursery:
+                connection.nursery = nursery
                 nursery.start_soon(self._read_controls, websocket, connection, nursery.cancel_scope)
                 nursery.start_soon(self._watch, connection)
                 await self._write(websocket, connection)

@@ -5,6 +5,8 @@ The server closes these sockets, so the client is ``websockets.trio`` (see test_
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 import trio
@@ -101,15 +103,21 @@ async def test_expire_listen_keys_now(nursery):
         assert keepalive.json() == {"code": -1125, "msg": "This listenKey does not exist."}
 
 
-async def test_server_shutdown_cuts_market_streams_with_1001(nursery):
+async def test_server_shutdown_warns_market_streams_then_closes_with_1001(nursery):
+    """Today's docs: ``serverShutdown`` first, the close (1001) after the grace period."""
     handle = await start(nursery)
     async with connect(f"{handle.stream_url}/stream?streams=btcusdt@trade") as market:
         await next_json(market)
-        assert handle.faults.server_shutdown("market") == 1
+        assert handle.faults.server_shutdown("market", grace_s=0.5) == 1
+        told = trio.current_time()
+        streams = []
         with pytest.raises(ConnectionClosed), trio.fail_after(5):
             while True:
-                await market.recv()
+                streams.append(json.loads(await market.recv())["stream"])
         assert market.close_code == 1001
+        assert trio.current_time() - told >= 0.45  # the grace was given
+        assert streams.count("!serverShutdown") == 1
+        assert "btcusdt@trade" in streams[streams.index("!serverShutdown"):]  # still served
 
 
 async def test_ws_api_connections_are_user_connections(nursery):

@@ -56,6 +56,15 @@ class FakeWsApi:
         return 3
 
 
+class FakeStreams:
+    def __init__(self) -> None:
+        self.shutdowns: list[tuple[float, str]] = []
+
+    def server_shutdown(self, grace_s: float, kind: str = "all") -> int:
+        self.shutdowns.append((grace_s, kind))
+        return 1
+
+
 class Recorder:
     """A listenKey stream connection as ``ListenKeys`` sees it."""
 
@@ -210,12 +219,14 @@ def test_drops_and_shutdowns_reach_the_chosen_connections():
     assert faults.drop_connections("user") == 2 and ws_api.dropped
     assert faults.status()["connections"] == {"market": 1, "user": 2, "all": 3}
 
+    streams = FakeStreams()
+    faults.streams = streams
     assert faults.server_shutdown("market") == 1
-    assert market.cut_with == (1001, "server shutdown") and user.cut_with is None
-    assert fake_api.shutdowns == []
+    assert streams.shutdowns == [(1.0, "market")] and fake_api.shutdowns == []
     assert faults.server_shutdown("user", grace_s=0.25) == 2 + 1  # two sessions, one stream
-    assert fake_api.shutdowns == [0.25]
-    assert user.cut_with == (1001, "server shutdown") and ws_api.cut_with is None
+    assert fake_api.shutdowns == [0.25] and streams.shutdowns[-1] == (0.25, "user")
+    # The notice comes from the streams themselves: no connection is cut from outside.
+    assert market.cut_with is None and user.cut_with is None and ws_api.cut_with is None
     assert faults.terminate_user_streams() == 3
     assert fake_api.terminated == 1
 

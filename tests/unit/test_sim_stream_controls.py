@@ -139,6 +139,34 @@ def test_server_shutdown_event_raw_and_combined():
     assert frames(combined) == [b'{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":5}}']
 
 
+async def test_server_shutdown_sends_the_event_then_closes_after_the_grace():
+    conn = connection()
+    async with trio.open_nursery() as nursery:
+        conn.nursery = nursery
+        assert conn.server_shutdown(7, grace_s=0.2) is True
+        assert frames(conn) == [b'{"e":"serverShutdown","E":7}']  # notice only, still open
+        assert conn.close_reason is None
+        conn.reply({"result": None, "id": 1})  # the connection still serves in the grace
+        await trio.sleep(0.25)
+    assert frames(conn) == [b'{"result":null,"id":1}', b""]
+    assert (conn.close_reason, conn.close_code) == ("server shutdown", 1001)
+    assert conn.server_shutdown(8, grace_s=0) is False  # already closing: nothing more
+
+
+def test_server_shutdown_of_the_router_chooses_by_kind():
+    market = connection()
+    router = market.router
+    user = Connection(router, combined=False, max_pending=100)
+    user.listen_keys.add("somekey")  # a listenKey stream: lossless, "user"
+    router._connections.update({market, user})
+    assert router.server_shutdown(0, kind="market") == 1
+    assert (market.close_code, user.close_reason) == (1001, None)
+    assert router.server_shutdown(0, kind="all") == 1  # market is already closing
+    sent = frames(user)
+    assert b'"e":"serverShutdown"' in sent[0] and sent[1:] == [b""]
+    assert user.close_code == 1001
+
+
 def test_limits_are_checked():
     with pytest.raises(ValueError):
         StreamLimits(ping_interval_s=0)
