@@ -302,7 +302,7 @@ class Exchange(ContingentOrders):
             working_time=now,  # in the book (or traded) from now; a parked stop resets it
         )
         if owner is not None:
-            owner.orders[(spec.symbol, order_id)] = order
+            owner.add_order(order)
             log.debug("order.new symbol=%s id=%d side=%s type=%s", spec.symbol, order_id,
                       order.side, order.order_type)
         return order
