@@ -93,6 +93,9 @@ async def test_settle_wait_finds_an_order_that_lands_late(tmp_path):
     async with reconcile_env(tmp_path) as env:
         bid, _ = await env.best()
         _intent(env.store, "alpha-late-1")
+        # The intent is a previous process's: strictly older than this reconciler
+        # (pending intents from its own millisecond on are the live gateway's).
+        await trio.sleep(0.005)
         reconciler = Reconciler(env.rest, env.store, env.gate, settle_s=30.0)
 
         async def lands_late():

@@ -351,4 +351,8 @@ async def test_a_deep_inbox_of_sync_calls_yields_to_other_plugins():
             dispatcher.publish("on_trade", trade=i)
         await dispatcher.stop()
     assert sorted(log) == ["a"] * 5 + ["b"] * 5
-    assert set(log[:2]) == {"a", "b"}  # interleaved, not one plugin's whole inbox first
+    # Interleaved, not one plugin's whole inbox first.  trio runs every runnable
+    # task once per scheduling batch but in random order, and a plugin task may
+    # still be starting when the first events are published, so the other one can
+    # be one event ahead -- never its whole inbox.
+    assert max(log.index("a"), log.index("b")) <= 2
