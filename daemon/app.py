@@ -217,6 +217,3 @@ def _check_symbols(strategies: dict[str, object], exchange_info) -> None:
             raise ConfigError(f"symbol {symbol} is not listed by the exchange",
                               path=f"strategies.{name}.symbol")
 
-
-def database_path(config: Config) -> Path:
-    return Path(config.daemon.database)
