@@ -44,7 +44,6 @@ from sim.order_checks import (
     check_order_form,
     check_permissions,
     check_price_qty,
-    shape_of,
 )
 from sim.order_lists import OrderList, list_canceled, list_placed, list_status_event
 from sim.requests import NewOrder
@@ -219,14 +218,14 @@ class ContingentOrders(_Base):
             raise errors.order_rejected(errors.DUPLICATE_ORDER)
         avg = self.avg_price(spec.symbol)
         for leg in (stop_req, limit_req):
-            check_order_values(spec, shape_of(leg), avg)
+            check_order_values(spec, leg, avg)
         icebergs = sum(1 for leg in (stop_req, limit_req) if leg.is_iceberg)
         adds = NewOrders(orders=2, algo=1, iceberg=icebergs, lists=1,
                          buy_qty=request.quantity if request.side == "BUY" else None)
         check_account_limits(spec, account_state(account, spec), adds,
                              exchange_filters=self.rules.exchange_filters)
         for leg in (stop_req, limit_req):
-            check_asset_limits(spec, shape_of(leg), avg, dict(self.rules.asset_limits))
+            check_asset_limits(spec, leg, avg, dict(self.rules.asset_limits))
             check_price_qty(leg)
         last = self.last_price(spec.symbol)
         if request.side == "SELL":

@@ -38,40 +38,13 @@ from decimal import ROUND_CEILING, Decimal
 from sim import errors
 from sim.filter_specs import ExchangeFilters, LotSize
 from sim.numbers import down8, is_multiple
+from sim.requests import NewOrder
 from sim.symbols import SymbolSpec
 
 ZERO = Decimal(0)
-ALGO_TYPES = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
 # Trailing stops that trigger on a rise ("above") rather than a fall (filters.md).
 _TRAILS_ABOVE = frozenset({("STOP_LOSS", "BUY"), ("STOP_LOSS_LIMIT", "BUY"),
                            ("TAKE_PROFIT", "SELL"), ("TAKE_PROFIT_LIMIT", "SELL")})
-
-
-@dataclass(frozen=True)
-class OrderShape:
-    """What the filters look at in a new order (parsed and typed already)."""
-
-    order_type: str
-    price: Decimal | None
-    quantity: Decimal | None
-    quote_order_qty: Decimal | None
-    side: str = "BUY"
-    stop_price: Decimal | None = None
-    iceberg_qty: Decimal | None = None
-    trailing_delta: int | None = None
-
-    @property
-    def is_algo(self) -> bool:
-        return self.order_type in ALGO_TYPES
-
-    @property
-    def is_iceberg(self) -> bool:
-        return self.iceberg_qty is not None and self.iceberg_qty > 0
-
-    @property
-    def trades_at_market(self) -> bool:
-        """MARKET, and STOP_LOSS / TAKE_PROFIT (a MARKET order once triggered)."""
-        return self.price is None
 
 
 @dataclass(frozen=True)
@@ -101,7 +74,7 @@ class NewOrders:
     buy_qty: Decimal | None = None  # base quantity a BUY adds to the position (None: a SELL)
 
 
-def check_new_order(spec: SymbolSpec, order: OrderShape, avg_price: Decimal,
+def check_new_order(spec: SymbolSpec, order: NewOrder, avg_price: Decimal,
                     state: AccountState | None = None, *,
                     exchange_filters: ExchangeFilters | None = None,
                     asset_limits: dict[str, Decimal] | None = None) -> None:
@@ -118,7 +91,7 @@ def check_new_order(spec: SymbolSpec, order: OrderShape, avg_price: Decimal,
 # ------------------------------------------------------------ the order's values
 
 
-def check_order_values(spec: SymbolSpec, order: OrderShape, avg_price: Decimal) -> None:
+def check_order_values(spec: SymbolSpec, order: NewOrder, avg_price: Decimal) -> None:
     f = spec.filters
     for raw in f.raw:
         kind = raw["filterType"]
@@ -192,7 +165,7 @@ def _lot(lot: LotSize, quantity: Decimal, name: str) -> None:
         raise errors.filter_failure(name)
 
 
-def _notionals(order: OrderShape, avg_price: Decimal) -> list[tuple[Decimal, bool]]:
+def _notionals(order: NewOrder, avg_price: Decimal) -> list[tuple[Decimal, bool]]:
     """(notional, is a market order's) pairs a notional filter evaluates for ``order``.
 
     A market order's notional is its ``quoteOrderQty`` or the average price times
@@ -214,7 +187,7 @@ def _notionals(order: OrderShape, avg_price: Decimal) -> list[tuple[Decimal, boo
     return values
 
 
-def _position_qty(order: OrderShape, avg_price: Decimal) -> Decimal:
+def _position_qty(order: NewOrder, avg_price: Decimal) -> Decimal:
     if order.quantity is not None:
         return order.quantity
     if order.quote_order_qty is not None and avg_price > 0:
@@ -259,7 +232,7 @@ def check_account_limits(spec: SymbolSpec, state: AccountState, adds: NewOrders,
             raise errors.filter_failure(kind)
 
 
-def check_asset_limits(spec: SymbolSpec, order: OrderShape, avg_price: Decimal,
+def check_asset_limits(spec: SymbolSpec, order: NewOrder, avg_price: Decimal,
                        limits: dict[str, Decimal]) -> None:
     """MAX_ASSET: the base asset bounds the quantity, the quote asset the notional."""
     if not limits:

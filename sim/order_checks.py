@@ -30,7 +30,6 @@ from sim.filter_specs import ExchangeFilters
 from sim.filters import (
     AccountState,
     NewOrders,
-    OrderShape,
     check_account_limits,
     check_asset_limits,
     check_order_values,
@@ -41,12 +40,6 @@ from sim.symbols import SymbolSpec
 from sim.triggers import would_trigger
 
 ZERO = Decimal(0)
-
-
-def shape_of(req: NewOrder) -> OrderShape:
-    return OrderShape(req.order_type, req.price, req.quantity, req.quote_order_qty,
-                      side=req.side, stop_price=req.stop_price, iceberg_qty=req.iceberg_qty,
-                      trailing_delta=req.trailing_delta)
 
 
 def account_state(owner: Account, spec: SymbolSpec) -> AccountState:
@@ -133,8 +126,7 @@ def check_user_order(owner: Account, spec: SymbolSpec, req: NewOrder, *, avg_pri
     check_permissions(owner, spec)
     check_order_form(spec, req)
     check_duplicate(owner, spec.symbol, req.client_order_id)
-    shape = shape_of(req)
-    check_order_values(spec, shape, avg_price)
+    check_order_values(spec, req, avg_price)
     buy_qty = None
     if req.side == "BUY":
         buy_qty = req.quantity if req.quantity is not None else (
@@ -143,7 +135,7 @@ def check_user_order(owner: Account, spec: SymbolSpec, req: NewOrder, *, avg_pri
                      buy_qty=buy_qty)
     check_account_limits(spec, account_state(owner, spec), adds,
                          exchange_filters=exchange_filters)
-    check_asset_limits(spec, shape, avg_price, dict(asset_limits))
+    check_asset_limits(spec, req, avg_price, dict(asset_limits))
     check_price_qty(req)
     check_trigger(req, last_price)
 

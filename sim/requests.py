@@ -87,6 +87,11 @@ class NewOrder:
     def is_iceberg(self) -> bool:
         return self.iceberg_qty is not None and self.iceberg_qty > 0
 
+    @property
+    def trades_at_market(self) -> bool:
+        """MARKET, and STOP_LOSS / TAKE_PROFIT (a MARKET order once triggered)."""
+        return self.price is None
+
 
 @dataclass(frozen=True)
 class OrderRef:
