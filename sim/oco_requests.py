@@ -14,6 +14,7 @@ from decimal import Decimal
 from sim import errors
 from sim.numbers import parse_int
 from sim.requests import (
+    trailing_delta,
     RESPONSE_TYPES,
     SIDES,
     TIME_IN_FORCE,
@@ -100,11 +101,7 @@ def parse_new_oco(params: dict[str, str]) -> NewOco:
                 raise errors.parameter_not_required(name)
     if raw_tif is not None and raw_tif not in TIME_IN_FORCE:
         raise errors.invalid_tif()
-    trailing = None
-    if (raw_trailing := optional(params, "trailingDelta")) is not None:
-        trailing = parse_int("trailingDelta", raw_trailing)
-        if trailing <= 0:
-            raise errors.invalid_parameter("trailingDelta")
+    trailing = trailing_delta(params)
     ids = {}
     for name in ("listClientOrderId", "limitClientOrderId", "stopClientOrderId"):
         value = params.get(name)

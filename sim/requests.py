@@ -63,6 +63,17 @@ CLIENT_ID_RANGE = "^[\\.A-Z\\:/a-z0-9_-]{1,36}$"
 _CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
 
+def trailing_delta(params: dict[str, str]) -> int | None:
+    """``trailingDelta`` (basis points, a positive integer) when sent."""
+    raw = optional(params, "trailingDelta")
+    if raw is None:
+        return None
+    value = parse_int("trailingDelta", raw)
+    if value <= 0:
+        raise errors.invalid_parameter("trailingDelta")
+    return value
+
+
 @dataclass(frozen=True)
 class NewOrder:
     symbol: str
@@ -157,11 +168,7 @@ def parse_new_order(params: dict[str, str]) -> NewOrder:
         tif = params["timeInForce"]
         if tif not in TIME_IN_FORCE:
             raise errors.invalid_tif()
-    trailing = None
-    if (raw_trailing := optional(params, "trailingDelta")) is not None:
-        trailing = parse_int("trailingDelta", raw_trailing)
-        if trailing <= 0:
-            raise errors.invalid_parameter("trailingDelta")
+    trailing = trailing_delta(params)
     iceberg = values.get("icebergQty")
 
     client_id = params.get("newClientOrderId")
