@@ -76,34 +76,35 @@ def apply_position(conn: sqlite3.Connection, ev: Any, source: str) -> bool:
 
 def apply_delta(conn: sqlite3.Connection, ev: Any, source: str) -> bool:
     """balanceUpdate: add the delta to free only if it cleared after the row's time."""
-    clear_time = int(ev.clear_time)
     delta = to_decimal(ev.delta, f"{ev.asset}.delta")
-    stored = _load(conn, ev.asset)
-    if stored is not None and clear_time <= stored[2]:
-        log.debug("balance.delta_included asset=%s clear_time=%d stored=%d",
-                  ev.asset, clear_time, stored[2])
-        return False
-    free, locked = (stored[0], stored[1]) if stored else (Decimal(0), Decimal(0))
-    return _set(conn, ev.asset, free + delta, locked, clear_time, source, stored)
+    return _move(conn, ev.asset, int(ev.clear_time), delta, Decimal(0), source, "delta")
 
 
 def apply_lock(conn: sqlite3.Connection, ev: Any, source: str) -> bool:
     """externalLockUpdate: move ``delta`` from free to locked if it happened after the row's time."""
-    when = int(ev.transaction_time)
     delta = to_decimal(ev.delta, f"{ev.asset}.delta")
-    stored = _load(conn, ev.asset)
+    return _move(conn, ev.asset, int(ev.transaction_time), -delta, delta, source, "lock")
+
+
+def _move(conn: sqlite3.Connection, asset: str, when: int, free_change: Decimal,
+          locked_change: Decimal, source: str, kind: str) -> bool:
+    """Apply a change stamped ``when`` unless the stored row (a position) already includes it.
+
+    A position (``outboundAccountPosition``) is absolute at its time, so a change
+    at or before the row's time is already in it: applying it again would count
+    it twice.
+    """
+    stored = _load(conn, asset)
     if stored is not None and when <= stored[2]:
-        log.debug("balance.lock_included asset=%s transaction_time=%d stored=%d",
-                  ev.asset, when, stored[2])
+        log.debug("balance.%s_included asset=%s time=%d stored=%d", kind, asset, when, stored[2])
         return False
     free, locked = (stored[0], stored[1]) if stored else (Decimal(0), Decimal(0))
-    free, locked = free - delta, locked + delta
+    free, locked = free + free_change, locked + locked_change
     if free < 0 or locked < 0:
         # Our row is behind the exchange (a position is on its way); keep the
         # arithmetic honest and let the next position or reconcile correct it.
-        log.warning("balance.negative_after_lock asset=%s free=%s locked=%s delta=%s",
-                    ev.asset, free, locked, delta)
-    return _set(conn, ev.asset, free, locked, when, source, stored)
+        log.warning("balance.negative_after_%s asset=%s free=%s locked=%s", kind, asset, free, locked)
+    return _set(conn, asset, free, locked, when, source, stored)
 
 
 def replace(conn: sqlite3.Connection, balances: Iterable[Any], update_time: int,
