@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from daemon.errors import StateError
-from state.codec import SECRET_KEYS, canonical_json
+from state.codec import SECRET_KEYS, canonical_json, where_clause
 
 OK, ERROR, DRY_RUN = "ok", "error", "dry-run"
 STATUSES = (OK, ERROR, DRY_RUN)
@@ -82,14 +82,8 @@ def query(conn: sqlite3.Connection, *, job: str | None = None, status: str | Non
           since_ms: int | None = None, until_ms: int | None = None,
           limit: int | None = None) -> list[AutomationRunRecord]:
     """Runs oldest first; start time bounded as [since, until); ``limit`` keeps the newest."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for clause, value in (("job = ?", job), ("status = ?", status),
-                          ("started_at >= ?", since_ms), ("started_at < ?", until_ms)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = where_clause(("job = ?", job), ("status = ?", status),
+                                 ("started_at >= ?", since_ms), ("started_at < ?", until_ms))
     inner = ("SELECT id, job, started_at, finished_at, status, detail FROM automation_runs"
              f"{where} ORDER BY started_at DESC, id DESC")
     if limit is not None:

@@ -30,7 +30,7 @@ from typing import Any, Iterable
 
 import msgspec
 
-from state.codec import money, money_text, to_decimal
+from state.codec import money, money_text, to_decimal, where_clause
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +158,8 @@ def query(conn: sqlite3.Connection, *, asset: str | None = None, nonzero: bool =
     ``limit`` keeps the ``limit`` most recently updated rows.  ``nonzero`` is
     decided in Python: the amounts are TEXT, and ``"0.00000000" != 0`` in SQL.
     """
-    clauses, params = [], []
-    for clause, value in (("asset = ?", asset), ("update_time >= ?", since_ms),
-                          ("update_time < ?", until_ms)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = where_clause(("asset = ?", asset), ("update_time >= ?", since_ms),
+                                 ("update_time < ?", until_ms))
     sql = (f"SELECT asset, free, locked, update_time, source FROM balances{where} "
            "ORDER BY update_time DESC, asset")
     records = []

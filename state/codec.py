@@ -123,3 +123,20 @@ def _param_text(value: Any) -> str:
         return format(value, "f")
     enum_value = getattr(value, "value", None)
     return str(enum_value) if isinstance(enum_value, (str, int)) else str(value)
+
+
+def where_clause(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """``" WHERE a = ? AND b < ?"`` and its parameters, for the filters that are set.
+
+    Every query behind the CLI views takes optional filters; a condition whose
+    value is None is left out (the empty string when none is set), and a list
+    value supplies several placeholders (``status NOT IN (?, ?)``).
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, value in conditions:
+        if value is None:
+            continue
+        clauses.append(clause)
+        params.extend(value if isinstance(value, list) else [value])
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params

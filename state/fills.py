@@ -17,7 +17,7 @@ import msgspec
 
 from daemon.errors import StateError
 from state import orders as order_rows
-from state.codec import money, money_text, to_decimal
+from state.codec import money, money_text, to_decimal, where_clause
 
 
 class FillRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,13 +111,8 @@ def query(conn: sqlite3.Connection, *, symbol: str | None = None, since_ms: int 
 
     ``since_ms``/``until_ms`` bound the trade time as [since, until).
     """
-    clauses, params = [], []
-    for clause, value in (("symbol = ?", symbol), ("trade_time >= ?", since_ms),
-                          ("trade_time < ?", until_ms)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = where_clause(("symbol = ?", symbol), ("trade_time >= ?", since_ms),
+                                 ("trade_time < ?", until_ms))
     inner = f"{_SELECT}{where} ORDER BY trade_time DESC, trade_id DESC"
     if limit is not None:
         inner += " LIMIT ?"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from state.codec import canonical_json, event_payload, money_text, raw_text, sha256_hex
+from state.codec import canonical_json, event_payload, money_text, raw_text, sha256_hex, where_clause
 
 _INSERT = (
     "INSERT OR IGNORE INTO journal (recorded_at, source, kind, dedupe_key, payload, symbol) "
@@ -109,16 +109,10 @@ def entries(conn: sqlite3.Connection, *, limit: int | None = None, kind: str | N
     was written) as the half-open range [since, until); ``after_id`` returns only
     entries written after the one with that id (how ``events --follow`` tails).
     """
-    clauses: list[str] = []
-    params: list[Any] = []
-    for clause, value in (("kind = ?", kind), ("symbol = ?", symbol),
-                          ("recorded_at >= ?", since_ms), ("recorded_at < ?", until_ms),
-                          ("id > ?", after_id)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    inner = f"SELECT {', '.join(_COLUMNS)} FROM journal {where} ORDER BY id DESC"
+    where, params = where_clause(("kind = ?", kind), ("symbol = ?", symbol),
+                                 ("recorded_at >= ?", since_ms), ("recorded_at < ?", until_ms),
+                                 ("id > ?", after_id))
+    inner = f"SELECT {', '.join(_COLUMNS)} FROM journal{where} ORDER BY id DESC"
     if limit is not None:
         inner += " LIMIT ?"
         params.append(int(limit))

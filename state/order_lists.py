@@ -23,6 +23,8 @@ from typing import Any
 
 import msgspec
 
+from state.codec import where_clause
+
 log = logging.getLogger(__name__)
 
 EXECUTING, ALL_DONE, REJECT = "EXECUTING", "ALL_DONE", "REJECT"
@@ -160,14 +162,8 @@ def save(conn: sqlite3.Connection, incoming: OrderListRecord) -> tuple[OrderList
 def query(conn: sqlite3.Connection, *, symbol: str | None = None, active_only: bool = False,
           limit: int | None = None) -> list[OrderListRecord]:
     """Lists oldest first (by transaction time); ``limit`` keeps the newest ``limit``."""
-    clauses, params = [], []
-    if symbol is not None:
-        clauses.append("symbol = ?")
-        params.append(symbol)
-    if active_only:
-        clauses.append("list_order_status = ?")
-        params.append(EXECUTING)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = where_clause(("symbol = ?", symbol),
+                                 ("list_order_status = ?", EXECUTING if active_only else None))
     inner = f"{_SELECT}{where} ORDER BY transaction_time DESC, order_list_id DESC"
     if limit is not None:
         inner += " LIMIT ?"

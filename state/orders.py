@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from daemon.errors import StateError
-from state.codec import money, money_text, to_decimal
+from state.codec import money, money_text, to_decimal, where_clause
 
 log = logging.getLogger(__name__)
 
@@ -219,17 +219,11 @@ def query(conn: sqlite3.Connection, *, symbol: str | None = None, open_only: boo
     ``since_ms``/``until_ms`` bound the creation time as [since, until): "the
     orders placed in the last hour", whatever has happened to them since.
     """
-    clauses, params = [], []
-    for clause, value in (("symbol = ?", symbol), ("client_order_id = ?", client_order_id),
-                          ("strategy = ?", strategy), ("created_time >= ?", since_ms),
-                          ("created_time < ?", until_ms)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    if open_only:
-        clauses.append(f"status NOT IN ({', '.join('?' for _ in TERMINAL_STATUSES)})")
-        params.extend(sorted(TERMINAL_STATUSES))
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = where_clause(
+        ("symbol = ?", symbol), ("client_order_id = ?", client_order_id),
+        ("strategy = ?", strategy), ("created_time >= ?", since_ms), ("created_time < ?", until_ms),
+        (f"status NOT IN ({', '.join('?' for _ in TERMINAL_STATUSES)})",
+         sorted(TERMINAL_STATUSES) if open_only else None))
     inner = f"{_SELECT}{where} ORDER BY created_time DESC, order_id DESC"
     if limit is not None:
         inner += " LIMIT ?"
